@@ -1,0 +1,12 @@
+import neostandard from 'neostandard'
+
+export default [
+  ...neostandard({ ts: true, ignores: ['dist/**', 'coverage/**', '.tap/**', '.data/**', 'bench/results/**'] }),
+  {
+    rules: {
+      // `export const Outcome = {…} as const` beside `export type Outcome` is our enum pattern
+      // (STYLE.md); the compiler already rejects real redeclarations.
+      '@typescript-eslint/no-redeclare': 'off'
+    }
+  }
+]

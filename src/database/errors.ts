@@ -1,0 +1,41 @@
+/**
+ * What a failed database call means for the events in it. postgres.js puts the SQLSTATE in
+ * `err.code` for server errors, and its own codes (CONNECTION_CLOSED, …) or Node's
+ * (ECONNREFUSED, …) for the connection.
+ */
+export const Failure = {
+  /** Another transaction held the rows: try again at once. */
+  contention: 'contention',
+  /** The database cannot be reached or is not accepting work: try again later. */
+  unavailable: 'unavailable',
+  /** The database refused the data or the statement: retrying will not help. */
+  rejected: 'rejected'
+} as const
+export type Failure = typeof Failure[keyof typeof Failure]
+
+const CLIENT_CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'
+])
+
+function codeOf (err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+export function classifyFailure (err: unknown): Failure {
+  const code = codeOf(err)
+  if (code === undefined) return Failure.rejected
+  if (code === '40001' || code === '40P01') return Failure.contention
+  if (CLIENT_CONNECTION_CODES.has(code)) return Failure.unavailable
+  // 08: connection exception; 53: insufficient resources; 57P01-57P03: shutdown / cannot connect now.
+  if (/^(08|53)/.test(code) || /^57P0[1-3]$/.test(code)) return Failure.unavailable
+  return Failure.rejected
+}
+
+/** A low-cardinality label for a failure: the SQLSTATE class, or the client's error code. */
+export function failureLabel (err: unknown): string {
+  const code = codeOf(err)
+  if (code === undefined) return 'unknown'
+  return /^[0-9A-Z]{5}$/.test(code) ? code.slice(0, 2) : code.toLowerCase()
+}

@@ -1,0 +1,25 @@
+import t from 'tap'
+import { classifyFailure, failureLabel } from '../../src/database/errors.js'
+
+t.test('classifyFailure: what a failed flush means for its events', async t => {
+  const cases: Array<[unknown, string]> = [
+    [{ code: '40P01' }, 'contention'],
+    [{ code: '40001' }, 'contention'],
+    [{ code: 'ECONNREFUSED' }, 'unavailable'],
+    [{ code: 'CONNECTION_CLOSED' }, 'unavailable'],
+    [{ code: '08006' }, 'unavailable'],
+    [{ code: '57P01' }, 'unavailable'],
+    [{ code: '53300' }, 'unavailable'],
+    [{ code: '23505' }, 'rejected'],
+    [{ code: '22P02' }, 'rejected'],
+    [new Error('no code'), 'rejected'],
+    [null, 'rejected']
+  ]
+  for (const [err, expected] of cases) t.equal(classifyFailure(err), expected, JSON.stringify(err))
+})
+
+t.test('failureLabel: SQLSTATE class or client code, never anything unbounded', async t => {
+  t.equal(failureLabel({ code: '23505' }), '23')
+  t.equal(failureLabel({ code: 'ECONNREFUSED' }), 'econnrefused')
+  t.equal(failureLabel(new Error('x')), 'unknown')
+})
