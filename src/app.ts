@@ -4,12 +4,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import type { Sql } from './database/client.js'
 import { databasePlugin } from './database/plugin.js'
-import { ErrorCode, IngestError, errorBody, fieldProblems, invalidEvent } from './errors.js'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { ErrorCode, IngestError, batchProblems, errorBody, fieldProblems, invalidBatch, invalidEvent } from './errors.js'
 import { ingestPlugin } from './ingest/plugin.js'
 import type { Clock } from './ingest/ring-buffer.js'
 import { metricsPlugin, RejectReason } from './metrics.js'
-import { dataRoutes } from './routes/data.js'
+import { ingestRoutes } from './routes/ingest.js'
 import { operationsRoutes } from './routes/health.js'
+
+const INGEST_ROUTES = new Set(['/data', '/data/batch'])
 
 export interface AppDeps {
   sql: Sql
@@ -36,6 +40,7 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   const app = Fastify({
     ...serverOptions,
     loggerInstance: deps.logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
     // One line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true })
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -57,23 +62,20 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
     }, 'request')
   })
 
-  // Events are JSON. Fastify also parses text/plain by default; refuse it with 415 instead of
-  // letting a string reach the schema and come back as a confusing 400.
-  app.removeContentTypeParser('text/plain')
-
   app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) => {
     if (err.validation !== undefined) {
-      app.metrics.eventsRejected.inc({ reason: RejectReason.validation })
-      const invalid = invalidEvent(fieldProblems(err.validation as Parameters<typeof fieldProblems>[0]))
-      return reply.code(400).send(errorBody(400, invalid.code, invalid.message, invalid.details))
-    }
-    if (err instanceof IngestError) {
-      if (err.statusCode === 400) app.metrics.eventsRejected.inc({ reason: RejectReason.validation })
-      return reply.code(err.statusCode).send(errorBody(err.statusCode, err.code, err.message, err.details))
+      const problems = fieldProblems(err.validation as Parameters<typeof fieldProblems>[0])
+      err = request.routeOptions.url === '/data/batch' ? invalidBatch(batchProblems(problems)) : invalidEvent(problems)
     }
     const statusCode = err.statusCode ?? 500
     if (statusCode < 500) {
-      if (request.routeOptions.url === '/data') app.metrics.eventsRejected.inc({ reason: RejectReason.validation })
+      // Auth and rate-limit refusals are counted where they happen, under their own reasons.
+      if (statusCode !== 401 && statusCode !== 429 && INGEST_ROUTES.has(request.routeOptions.url ?? '')) {
+        app.metrics.eventsRejected.inc({ reason: RejectReason.validation })
+      }
+      if (err instanceof IngestError) {
+        return reply.code(statusCode).send(errorBody(statusCode, err.code, err.message, err.details, err.omittedDetails))
+      }
       return reply.code(statusCode).send(errorBody(statusCode, err.code ?? 'INGEST_BAD_REQUEST', err.message))
     }
     // The real message stays in the log: no stack, SQL or parameters reach the client.
@@ -88,7 +90,19 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   await app.register(databasePlugin, { sql: deps.sql })
   await app.register(metricsPlugin)
   await app.register(ingestPlugin, { ...config, ...(deps.clock !== undefined ? { clock: deps.clock } : {}) })
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'metrics-ingest',
+        version: '1.0.0',
+        description: 'Per-session voice metrics into PostgreSQL: validated, buffered, committed in batches.'
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      ...(config.INGEST_API_KEYS !== undefined ? { security: [{ bearer: [] }] } : {})
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(operationsRoutes)
-  await app.register(dataRoutes, { retryAfterSeconds: config.RETRY_AFTER_SECONDS })
+  await app.register(ingestRoutes, { config })
   return app
 }

@@ -17,6 +17,10 @@ export const ConfigSchema = Type.Object({
   FLUSH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   FLUSH_WHEN_IDLE: Type.Boolean({ default: true }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  BATCH_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1_024, maximum: 100 * 1024 * 1024, default: 5 * 1024 * 1024 }),
+  INGEST_API_KEYS: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$', description: 'Comma-separated bearer keys; unset: open' })),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'Per key (or per IP without keys); 0: off' }),
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 1 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
@@ -49,8 +53,13 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`)
   }
+  const problems: string[] = []
   if (config.FLUSH_MAX_ROWS > config.RING_CAPACITY) {
-    throw new ConfigError(`invalid configuration: env/FLUSH_MAX_ROWS (${config.FLUSH_MAX_ROWS}) must not exceed RING_CAPACITY (${config.RING_CAPACITY})`)
+    problems.push(`env/FLUSH_MAX_ROWS (${config.FLUSH_MAX_ROWS}) must not exceed RING_CAPACITY (${config.RING_CAPACITY})`)
   }
+  if (config.BATCH_MAX_EVENTS > config.RING_CAPACITY) {
+    problems.push(`env/BATCH_MAX_EVENTS (${config.BATCH_MAX_EVENTS}) must not exceed RING_CAPACITY (${config.RING_CAPACITY}): a batch must fit in the buffer`)
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join(', ')}`)
   return Object.freeze(config)
 }

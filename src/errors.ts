@@ -5,6 +5,7 @@ import type { FieldProblem } from './ingest/schema.js'
 /** Our stable error codes; clients switch on these, never on messages. */
 export const ErrorCode = {
   validation: 'INGEST_VALIDATION',
+  batchTooLarge: 'INGEST_BATCH_TOO_LARGE',
   bufferFull: 'INGEST_BUFFER_FULL',
   shuttingDown: 'INGEST_SHUTTING_DOWN',
   databaseUnavailable: 'INGEST_DATABASE_UNAVAILABLE',
@@ -14,22 +15,28 @@ export const ErrorCode = {
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable'
 }
 
-export function errorBody (statusCode: number, code: string, message: string, details?: FieldProblem[]): ErrorBody {
+export function errorBody (statusCode: number, code: string, message: string, details?: FieldProblem[], omittedDetails?: number): ErrorBody {
   const body: ErrorBody = { status: 'error', statusCode, code, error: STATUS_TEXT[statusCode] ?? 'Error', message }
   if (details !== undefined) body.details = details
+  if (omittedDetails !== undefined) body.omittedDetails = omittedDetails
   return body
 }
 
 /** A client error we raise ourselves, with the field-level details of the body. */
 export class IngestError extends Error {
+  /** Problems beyond those listed in details. */
+  omittedDetails?: number
   constructor (readonly statusCode: number, readonly code: string, message: string, readonly details?: FieldProblem[]) {
     super(message)
     this.name = 'IngestError'
@@ -78,6 +85,28 @@ export function fieldProblems (errors: readonly FastifySchemaValidationError[]):
   return problems
 }
 
+/** The most item problems one answer lists; the rest are counted. */
+export const MAX_BATCH_DETAILS = 100
+
+/** Splits `/17/email` into item 17, field `/email`; problems of the body itself keep no index. */
+export function batchProblems (problems: readonly FieldProblem[]): FieldProblem[] {
+  return problems.map(problem => {
+    const match = /^\/(\d+)(\/.*)?$/.exec(problem.path)
+    if (match === null) return problem
+    return { index: Number(match[1]), path: match[2] ?? '/', message: problem.message }
+  })
+}
+
+export function invalidBatch (problems: FieldProblem[]): IngestError {
+  const shown = problems.slice(0, MAX_BATCH_DETAILS)
+  const omitted = problems.length - shown.length
+  const items = new Set(problems.map(p => p.index)).size
+  const error = new IngestError(400, ErrorCode.validation,
+    `invalid batch: ${problems.length} problem(s) in ${items} item(s), nothing was stored; first: ${summarize(shown.slice(0, 3))}`, shown)
+  if (omitted > 0) error.omittedDetails = omitted
+  return error
+}
+
 function summarize (problems: readonly FieldProblem[]): string {
-  return problems.map(p => `${p.path} ${p.message}`).join('; ')
+  return problems.map(p => `${p.index === undefined ? '' : `[${p.index}]`}${p.path} ${p.message}`).join('; ')
 }

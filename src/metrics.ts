@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export const RejectReason = {
   validation: 'validation',
+  auth: 'auth',
+  rateLimited: 'rate_limited',
   bufferFull: 'buffer_full',
   shuttingDown: 'shutting_down',
   conflict: 'conflict',
@@ -40,6 +42,11 @@ export function createMetrics () {
     eventsCommitted: new Counter({
       name: 'ingest_events_committed_total',
       help: 'Events whose metric row was committed',
+      registers
+    }),
+    eventsDuplicate: new Counter({
+      name: 'ingest_events_duplicate_total',
+      help: 'Events acknowledged without being stored again: their event_id was already stored',
       registers
     }),
     eventsRejected: new Counter({

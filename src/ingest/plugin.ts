@@ -6,33 +6,33 @@ import { classifyFailure, Failure, failureLabel } from '../database/errors.js'
 import { RejectReason } from '../metrics.js'
 import { RingBuffer, type Clock, type FlushTrigger } from './ring-buffer.js'
 import type { MetricEvent } from './schema.js'
-import { writeBatch } from './writer.js'
+import { EventStatus, writeBatch } from './writer.js'
 
-/** What became of an event the buffer took, as the durable route learns it. */
-export const Outcome = {
-  committed: 'committed',
-  conflict: 'conflict',
-  unavailable: 'unavailable',
-  failed: 'failed'
-} as const
-export type Outcome = typeof Outcome[keyof typeof Outcome]
+/** What became of a submission once its flush ended. */
+export type Settlement =
+  | { written: true, statuses: EventStatus[] }
+  | { written: false, failure: 'unavailable' | 'failed' }
 
 export type Admission =
-  | { status: 'queued', outcome?: Promise<Outcome> }
+  | { status: 'queued', outcome?: Promise<Settlement> }
   | { status: 'full' }
   | { status: 'closing' }
 
+/** One request's events: a single event, or a whole batch that is written in one transaction. */
 interface Pending {
-  event: MetricEvent
+  events: readonly MetricEvent[]
   receivedAt: number
-  settle?: (outcome: Outcome) => void
+  settle?: (settlement: Settlement) => void
 }
 
 export interface Ingest {
   readonly ackMode: AckMode
   readonly buffer: RingBuffer<Pending>
-  /** Places an event in the buffer; in durable mode `outcome` settles once its batch is written. */
-  submit: (event: MetricEvent) => Admission
+  /**
+   * Places events in the buffer, all or none. In durable mode `outcome` settles once the
+   * transaction holding them has ended.
+   */
+  submit: (events: readonly MetricEvent[]) => Admission
 }
 
 declare module 'fastify' {
@@ -58,22 +58,26 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
   let accepting = true
   let giveUpAt = Infinity
 
-  async function flushBatch (rows: Pending[], trigger: FlushTrigger): Promise<void> {
+  async function flushBatch (pending: Pending[], trigger: FlushTrigger): Promise<void> {
     const stopTimer = metrics.flushDuration.startTimer()
-    metrics.flushRows.observe(rows.length)
-    const events = rows.map(row => row.event)
+    const events = pending.length === 1 ? pending[0]!.events : pending.flatMap(p => p.events)
+    metrics.flushRows.observe(events.length)
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await writeBatch(sql, events)
         stopTimer()
         metrics.flushes.inc({ trigger, outcome: 'ok' })
         metrics.eventsCommitted.inc(result.committed)
+        if (result.duplicates > 0) metrics.eventsDuplicate.inc(result.duplicates)
         if (result.conflicts > 0) metrics.eventsRejected.inc({ reason: RejectReason.conflict }, result.conflicts)
         const now = performance.now()
-        for (const [i, row] of rows.entries()) {
-          const status = result.statuses[i]
-          if (status === Outcome.committed) metrics.ackLatency.observe((now - row.receivedAt) / 1000)
-          row.settle?.(status ?? Outcome.failed)
+        let offset = 0
+        for (const p of pending) {
+          const statuses = result.statuses.slice(offset, offset + p.events.length)
+          offset += p.events.length
+          const latency = (now - p.receivedAt) / 1000
+          for (const status of statuses) if (status === EventStatus.committed) metrics.ackLatency.observe(latency)
+          p.settle?.({ written: true, statuses })
         }
         return
       } catch (err) {
@@ -82,21 +86,21 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
         if (failure === Failure.contention && attempt < CONTENTION_ATTEMPTS) continue
         const pause = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1))
         if (ackMode === AckMode.buffered && failure !== Failure.rejected && Date.now() + pause < giveUpAt) {
-          log.warn({ err, rows: rows.length, attempt, retryInMs: pause }, 'flush failed, retrying')
+          log.warn({ err, rows: events.length, attempt, retryInMs: pause }, 'flush failed, retrying')
           await sleep(pause)
           continue
         }
         stopTimer()
         metrics.flushes.inc({ trigger, outcome: 'error' })
         const reason = failure === Failure.rejected ? RejectReason.databaseError : RejectReason.databaseUnavailable
-        metrics.eventsRejected.inc({ reason }, rows.length)
+        metrics.eventsRejected.inc({ reason }, events.length)
         if (ackMode === AckMode.buffered) {
-          log.error({ err, lost: rows.length, trigger }, 'flush failed: acknowledged events lost')
+          log.error({ err, lost: events.length, trigger }, 'flush failed: acknowledged events lost')
         } else {
-          log.error({ err, rows: rows.length, trigger }, 'flush failed')
+          log.error({ err, rows: events.length, trigger }, 'flush failed')
         }
-        const outcome = failure === Failure.rejected ? Outcome.failed : Outcome.unavailable
-        for (const row of rows) row.settle?.(outcome)
+        const settlement: Settlement = { written: false, failure: failure === Failure.rejected ? 'failed' : 'unavailable' }
+        for (const p of pending) p.settle?.(settlement)
         return
       }
     }
@@ -108,6 +112,7 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
     maxWaitMs: options.FLUSH_INTERVAL_MS,
     concurrency: options.FLUSH_CONCURRENCY,
     flushWhenIdle: options.FLUSH_WHEN_IDLE,
+    weigh: pending => pending.events.length,
     flush: flushBatch,
     onError: err => { log.error({ err }, 'flush threw') },
     ...(options.clock !== undefined ? { clock: options.clock } : {})
@@ -116,15 +121,15 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
   metrics.bufferCapacity.set(buffer.capacity)
   metrics.sources.bufferSize = () => buffer.size
 
-  function submit (event: MetricEvent): Admission {
+  function submit (events: readonly MetricEvent[]): Admission {
     if (!accepting) return { status: 'closing' }
     const receivedAt = performance.now()
     if (ackMode === AckMode.buffered) {
-      return buffer.push({ event, receivedAt }) ? { status: 'queued' } : { status: 'full' }
+      return buffer.push({ events, receivedAt }) ? { status: 'queued' } : { status: 'full' }
     }
-    let settle!: (outcome: Outcome) => void
-    const outcome = new Promise<Outcome>(resolve => { settle = resolve })
-    return buffer.push({ event, receivedAt, settle }) ? { status: 'queued', outcome } : { status: 'full' }
+    let settle!: (settlement: Settlement) => void
+    const outcome = new Promise<Settlement>(resolve => { settle = resolve })
+    return buffer.push({ events, receivedAt, settle }) ? { status: 'queued', outcome } : { status: 'full' }
   }
 
   app.decorate('ingest', { ackMode, buffer, submit })

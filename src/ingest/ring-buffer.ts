@@ -27,8 +27,13 @@ export const systemClock: Clock = {
 export interface RingBufferOptions<T> {
   /** Hard bound on rows held, buffered plus in flight: push() returns false past it. */
   capacity: number
-  /** Size trigger, and the most rows one flush takes. */
+  /** Size trigger, and the most rows one flush takes (an item heavier than this goes alone). */
   maxBatchRows: number
+  /**
+   * Rows in one item; default 1. An item is never split between flushes, so a group of rows
+   * pushed together (a batch request) is written in one transaction.
+   */
+  weigh?: (item: T) => number
   /** Time trigger, armed by the first row that waits. */
   maxWaitMs: number
   /** Flushes allowed in flight at once (one database connection each). */
@@ -51,13 +56,17 @@ export class RingBuffer<T> {
   readonly #maxWaitMs: number
   readonly #concurrency: number
   readonly #flushWhenIdle: boolean
+  readonly #weigh: (item: T) => number
   readonly #flush: (rows: T[], trigger: FlushTrigger) => Promise<void>
   readonly #onError: (err: unknown) => void
   readonly #clock: Clock
 
   readonly #slots: Array<T | undefined>
   #head = 0
+  /** Items waiting. */
   #length = 0
+  /** Rows in the items waiting. */
+  #rows = 0
   #inFlight = 0
   #inFlightRows = 0
   #timer: unknown = undefined
@@ -85,6 +94,7 @@ export class RingBuffer<T> {
     this.#maxWaitMs = maxWaitMs
     this.#concurrency = concurrency
     this.#flushWhenIdle = options.flushWhenIdle ?? false
+    this.#weigh = options.weigh ?? (() => 1)
     this.#flush = options.flush
     this.#onError = options.onError ?? (() => {})
     this.#clock = options.clock ?? systemClock
@@ -92,19 +102,21 @@ export class RingBuffer<T> {
   }
 
   /** Rows waiting for a flush. */
-  get buffered (): number { return this.#length }
+  get buffered (): number { return this.#rows }
   /** Rows held in memory: waiting plus being written. This is what capacity bounds. */
-  get size (): number { return this.#length + this.#inFlightRows }
+  get size (): number { return this.#rows + this.#inFlightRows }
   /** Room left for new rows. */
   get free (): number { return this.capacity - this.size }
   get flushesInFlight (): number { return this.#inFlight }
   get closed (): boolean { return this.#closed }
 
-  /** Adds a row; false when the ring is full or closed (backpressure, never a throw). */
-  push (row: T): boolean {
-    if (this.#closed || this.size >= this.capacity) return false
-    this.#slots[(this.#head + this.#length) % this.capacity] = row
+  /** Adds an item; false when its rows do not fit or the ring is closed (backpressure, never a throw). */
+  push (item: T): boolean {
+    const rows = this.#weigh(item)
+    if (this.#closed || this.size + rows > this.capacity) return false
+    this.#slots[(this.#head + this.#length) % this.capacity] = item
     this.#length++
+    this.#rows += rows
     this.#schedule()
     return true
   }
@@ -135,7 +147,7 @@ export class RingBuffer<T> {
 
   /** A flush could start now without a trigger we are still waiting for. */
   #canStart (): boolean {
-    return this.#closed || this.#length >= this.#maxBatchRows || this.#timeDue || this.#flushWhenIdle
+    return this.#closed || this.#rows >= this.#maxBatchRows || this.#timeDue || this.#flushWhenIdle
   }
 
   #schedule (): void {
@@ -171,7 +183,7 @@ export class RingBuffer<T> {
   }
 
   #triggerNow (): FlushTrigger | undefined {
-    if (this.#length >= this.#maxBatchRows) return 'size'
+    if (this.#rows >= this.#maxBatchRows) return 'size'
     if (this.#closed) return 'close'
     if (this.#timeDue) return 'time'
     if (this.#flushWhenIdle) return this.#idleDue || !this.#idlePending ? 'idle' : undefined
@@ -179,28 +191,32 @@ export class RingBuffer<T> {
   }
 
   #start (trigger: FlushTrigger): void {
-    const count = Math.min(this.#length, this.#maxBatchRows)
-    const rows = new Array<T>(count)
-    for (let i = 0; i < count; i++) {
-      const slot = (this.#head + i) % this.capacity
-      rows[i] = this.#slots[slot] as T
-      this.#slots[slot] = undefined
+    const items: T[] = []
+    let rows = 0
+    while (this.#length > 0) {
+      const item = this.#slots[this.#head] as T
+      const weight = this.#weigh(item)
+      if (items.length > 0 && rows + weight > this.#maxBatchRows) break
+      items.push(item)
+      rows += weight
+      this.#slots[this.#head] = undefined
+      this.#head = (this.#head + 1) % this.capacity
+      this.#length--
     }
-    this.#head = (this.#head + count) % this.capacity
-    this.#length -= count
+    this.#rows -= rows
     this.#inFlight++
-    this.#inFlightRows += count
+    this.#inFlightRows += rows
     if (trigger === 'time') this.#timeDue = false
 
     let pending: Promise<void>
     try {
-      pending = this.#flush(rows, trigger)
+      pending = this.#flush(items, trigger)
     } catch (err) {
       pending = Promise.reject(err)
     }
     pending.catch(err => { this.#reportError(err) }).finally(() => {
       this.#inFlight--
-      this.#inFlightRows -= count
+      this.#inFlightRows -= rows
       this.#schedule()
       this.#notifyIfSettled()
     })

@@ -23,7 +23,25 @@ export const VoiceSentiment = {
   negative: 'negative'
 } as const
 
+/** The origin README's request, with an idempotency key. */
+const EXAMPLE_EVENT = {
+  event_id: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b',
+  user_id: 1,
+  name: 'John Doe',
+  email: 'john.doe@example.com',
+  session_id: 1,
+  talked_time: 120,
+  microphone_used: true,
+  speaker_used: true,
+  voice_sentiment: 'positive',
+  timestamp: 1622558400
+}
+
 export const EventSchema = Type.Object({
+  event_id: Type.Optional(Type.String({
+    format: 'uuid',
+    description: 'Idempotency key: an event whose id is already stored is acknowledged and not stored again'
+  })),
   user_id: Id('The user; positive safe integer, stored as bigint'),
   name: Text('Display name of the user; the latest event by timestamp wins', 1),
   email: Type.String({ format: 'email', maxLength: 255, pattern: NO_NUL, description: 'Not unique: users may share an address' }),
@@ -38,11 +56,13 @@ export const EventSchema = Type.Object({
   location: Type.Optional(Text('Session detail')),
   start_time: Type.Optional(UnixSeconds('Session start, unix seconds')),
   end_time: Type.Optional(UnixSeconds('Session end, unix seconds; not before start_time'))
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [EXAMPLE_EVENT] })
 
 export type MetricEvent = Static<typeof EventSchema>
 
 export interface FieldProblem {
+  /** The item of a batch the problem is in. */
+  index?: number
   path: string
   message: string
 }
@@ -67,8 +87,31 @@ export function eventProblems (event: MetricEvent, nowSeconds: number): FieldPro
 }
 
 export const SuccessSchema = Type.Object({
-  status: Type.Union([Type.Literal('success'), Type.Literal('accepted')])
+  status: Type.Union([Type.Literal('success'), Type.Literal('accepted')]),
+  duplicate: Type.Optional(Type.Boolean({ description: 'The event_id was already stored: acknowledged, not stored again' }))
+}, { examples: [{ status: 'success' }] })
+
+export const RejectedItemSchema = Type.Object({
+  index: Type.Integer(),
+  code: Type.String(),
+  message: Type.String()
 })
+
+export const BatchSuccessSchema = Type.Object({
+  status: Type.Union([Type.Literal('success'), Type.Literal('accepted')]),
+  accepted: Type.Integer({ description: 'Events stored by this request (durable), or buffered (buffered mode)' }),
+  duplicates: Type.Integer({ description: 'Events whose event_id was already stored' }),
+  rejected: Type.Array(RejectedItemSchema, { description: 'Items refused by the database, e.g. a session owned by another user' })
+}, { examples: [{ status: 'success', accepted: 998, duplicates: 1, rejected: [{ index: 17, code: 'INGEST_SESSION_CONFLICT', message: 'session 5 belongs to another user' }] }] })
+
+export function batchSchema (maxEvents: number) {
+  const example = EXAMPLE_EVENT
+  return Type.Array(EventSchema, {
+    maxItems: maxEvents,
+    examples: [[example, { ...example, event_id: '6f1c2d7e-8a4b-4c1e-9d2f-3b5a6c7d8e9f', session_id: 2, voice_sentiment: 'neutral' }]],
+    description: `Up to ${maxEvents} events; as a JSON array (application/json) or one per line (application/x-ndjson)`
+  })
+}
 
 export const ErrorSchema = Type.Object({
   status: Type.Literal('error'),
@@ -77,8 +120,10 @@ export const ErrorSchema = Type.Object({
   error: Type.String(),
   message: Type.String(),
   details: Type.Optional(Type.Array(Type.Object({
-    path: Type.String(),
+    index: Type.Optional(Type.Integer({ description: 'The batch item (from 0)' })),
+    path: Type.String({ description: 'JSON pointer to the field inside the event' }),
     message: Type.String()
-  })))
+  }))),
+  omittedDetails: Type.Optional(Type.Integer({ description: 'Problems beyond the first 100 listed' }))
 })
 export type ErrorBody = Static<typeof ErrorSchema>

@@ -14,9 +14,12 @@ const INT8 = 20
 const TEXT = 25
 const FLOAT8 = 701
 const BOOL = 16
+const UUID = 2950
 
 export const EventStatus = {
   committed: 'committed',
+  /** Its event_id was already stored (or came earlier in the same batch): acknowledged, not stored again. */
+  duplicate: 'duplicate',
   /** The session belongs to another user. */
   conflict: 'conflict'
 } as const
@@ -26,6 +29,7 @@ export interface BatchResult {
   /** One status per event, in the order given. */
   statuses: EventStatus[]
   committed: number
+  duplicates: number
   conflicts: number
 }
 
@@ -147,15 +151,27 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[]): Pro
 
     const statuses: EventStatus[] = new Array(events.length)
     const accepted: MetricEvent[] = []
+    // Where each accepted event sits in `events`, and the first index of each event_id.
+    const positions: number[] = []
+    const firstWithId = new Map<string, number>()
     for (const [i, event] of events.entries()) {
-      if (ownerOf.get(String(event.session_id)) === String(event.user_id)) {
-        statuses[i] = EventStatus.committed
-        accepted.push(event)
-      } else {
+      if (ownerOf.get(String(event.session_id)) !== String(event.user_id)) {
         statuses[i] = EventStatus.conflict
+        continue
       }
+      if (event.event_id !== undefined) {
+        const id = event.event_id.toLowerCase()
+        if (firstWithId.has(id)) {
+          statuses[i] = EventStatus.duplicate
+          continue
+        }
+        firstWithId.set(id, i)
+      }
+      statuses[i] = EventStatus.committed
+      accepted.push(event)
+      positions.push(i)
     }
-    if (accepted.length === 0) return { statuses, committed: 0, conflicts: events.length }
+    if (accepted.length === 0) return summarize(statuses)
 
     const users = userRows(accepted)
     await tx`
@@ -171,18 +187,42 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[]): Pro
         name = excluded.name, email = excluded.email, profile_at = excluded.profile_at, updated_at = now()
       where excluded.profile_at > users.profile_at`
 
-    await tx`
-      insert into user_metrics (session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
-      select s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
+    const ids = accepted.map(e => e.event_id?.toLowerCase() ?? null)
+    const inserted = await tx<Array<{ event_id: string | null }>>`
+      insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
+      select id, s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
       from unnest(
+        ${tx.array(ids, UUID)}::uuid[],
         ${tx.array(accepted.map(e => e.session_id), INT8)}::int8[],
         ${tx.array(accepted.map(e => e.talked_time), FLOAT8)}::float8[],
         ${tx.array(accepted.map(e => e.microphone_used), BOOL)}::bool[],
         ${tx.array(accepted.map(e => e.speaker_used), BOOL)}::bool[],
         ${tx.array(accepted.map(e => e.voice_sentiment), TEXT)}::text[],
         ${tx.array(accepted.map(e => e.timestamp), FLOAT8)}::float8[]
-      ) as input(s, t, m, sp, v, ts)`
+      ) as input(id, s, t, m, sp, v, ts)
+      on conflict (event_id) do nothing
+      returning event_id`
 
-    return { statuses, committed: accepted.length, conflicts: events.length - accepted.length }
+    // An id already stored (by an earlier batch, or a concurrent one that committed first)
+    // was not inserted: that event is a duplicate.
+    if (firstWithId.size > 0) {
+      const stored = new Set(inserted.map(row => row.event_id))
+      for (const [k, id] of ids.entries()) {
+        if (id !== null && !stored.has(id)) statuses[positions[k]!] = EventStatus.duplicate
+      }
+    }
+    return summarize(statuses)
   })
+}
+
+function summarize (statuses: EventStatus[]): BatchResult {
+  let committed = 0
+  let duplicates = 0
+  let conflicts = 0
+  for (const status of statuses) {
+    if (status === EventStatus.committed) committed++
+    else if (status === EventStatus.duplicate) duplicates++
+    else conflicts++
+  }
+  return { statuses, committed, duplicates, conflicts }
 }

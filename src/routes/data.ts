@@ -1,34 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply } from 'fastify'
-import { AckMode } from '../config.js'
 import { ErrorCode, errorBody, invalidEvent } from '../errors.js'
-import { Outcome } from '../ingest/plugin.js'
 import { ErrorSchema, EventSchema, SuccessSchema, eventProblems } from '../ingest/schema.js'
-import { RejectReason } from '../metrics.js'
-
-export interface DataRouteOptions {
-  retryAfterSeconds: number
-}
+import { EventStatus } from '../ingest/writer.js'
+import { failed, refuse } from './outcome.js'
+import type { IngestRouteOptions } from './ingest.js'
 
 /** POST /data: validate, hand to the buffer, translate the outcome into a status code. */
-export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (app, { retryAfterSeconds }) => {
+export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, responses }) => {
   const { ingest, metrics } = app
-
-  function unavailable (reply: FastifyReply, code: string, reason: RejectReason, message: string) {
-    metrics.eventsRejected.inc({ reason })
-    return reply.code(503).header('retry-after', retryAfterSeconds).send(errorBody(503, code, message))
-  }
 
   app.post('/data', {
     schema: {
       summary: 'Ingest one metrics event',
+      description: 'Durable mode (default) answers 200 once the event is committed; buffered mode answers 202 once it is buffered.',
       body: EventSchema,
       response: {
         200: SuccessSchema,
         202: SuccessSchema,
-        400: ErrorSchema,
         409: ErrorSchema,
-        503: ErrorSchema
+        ...responses
       }
     },
     onRequest: async () => { metrics.eventsReceived.inc() }
@@ -36,32 +26,24 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRouteOptions> = async (ap
     const problems = eventProblems(request.body, Date.now() / 1000)
     if (problems.length > 0) throw invalidEvent(problems)
 
-    const admission = ingest.submit(request.body)
-    if (admission.status === 'full') {
-      return unavailable(reply, ErrorCode.bufferFull, RejectReason.bufferFull, 'the ingest buffer is full; retry later')
-    }
-    if (admission.status === 'closing') {
-      return unavailable(reply, ErrorCode.shuttingDown, RejectReason.shuttingDown, 'the service is shutting down; retry on another instance')
-    }
-    metrics.eventsAccepted.inc()
-    if (ingest.ackMode === AckMode.buffered || admission.outcome === undefined) {
+    const admission = ingest.submit([request.body])
+    const refused = refuse(reply, admission, metrics, retryAfterSeconds, 1)
+    if (refused !== undefined) return refused
+    if (admission.status !== 'queued' || admission.outcome === undefined) {
       return reply.code(202).send({ status: 'accepted' } as const)
     }
 
-    const outcome = await admission.outcome
-    switch (outcome) {
-      case Outcome.committed:
+    const settlement = await admission.outcome
+    if (!settlement.written) return failed(reply, settlement, retryAfterSeconds)
+    switch (settlement.statuses[0]) {
+      case EventStatus.committed:
         return { status: 'success' } as const
-      case Outcome.conflict:
+      case EventStatus.duplicate:
+        return { status: 'success', duplicate: true } as const
+      default:
         return reply.code(409).send(errorBody(409, ErrorCode.sessionConflict,
           `session ${request.body.session_id} belongs to another user`,
           [{ path: '/session_id', message: 'belongs to another user' }]))
-      case Outcome.unavailable:
-        // Already counted as rejected by the flush that failed.
-        return reply.code(503).header('retry-after', retryAfterSeconds)
-          .send(errorBody(503, ErrorCode.databaseUnavailable, 'the database is unavailable; nothing was stored, retry later'))
-      default:
-        throw new Error('flush failed')
     }
   })
 }

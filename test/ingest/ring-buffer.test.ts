@@ -200,3 +200,25 @@ t.test('the default clock uses real timers', async t => {
   await ring.close()
   t.same(flushed, [1, 2])
 })
+
+t.test('weighted items: capacity counts rows, and a group is never split between flushes', async t => {
+  const flushed: number[][][] = []
+  const ring = new RingBuffer<number[]>({
+    capacity: 10,
+    maxBatchRows: 4,
+    maxWaitMs: 1_000,
+    clock: new MockClock(),
+    weigh: group => group.length,
+    flush: async groups => { flushed.push(groups.map(g => [...g])) }
+  })
+  t.equal(ring.push([1, 2]), true)
+  t.equal(ring.push([3, 4, 5]), true, 'five rows now: past maxBatchRows')
+  t.same(flushed, [[[1, 2]]], 'the size trigger took only what fits whole; [3,4,5] waits for the next flush')
+  await ring.settled()
+  t.equal(ring.push([6, 7, 8, 9, 10, 11, 12]), true, 'seven rows fit in the ten free')
+  t.equal(ring.push([13, 14, 15, 16]), false, 'four more would exceed capacity: refused whole')
+  t.equal(ring.size, 10)
+  await ring.close()
+  t.same(flushed.flat().flat(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 'every row written once, in order')
+  t.ok(flushed.some(batch => batch.length === 1 && batch[0]!.length === 7), 'a group heavier than maxBatchRows goes alone, whole')
+})

@@ -73,7 +73,7 @@ t.test('a session owned by another user is a conflict; the rest of the batch com
 t.test('a batch of conflicts only writes nothing', async t => {
   await writeBatch(sql, [ev({ user_id: 1, session_id: 7 })])
   const result = await writeBatch(sql, [ev({ user_id: 2, session_id: 7 })])
-  t.same(result, { statuses: ['conflict'], committed: 0, conflicts: 1 })
+  t.same(result, { statuses: ['conflict'], committed: 0, duplicates: 0, conflicts: 1 })
   t.same(await sql`select count(*)::int as n from users`, [{ n: 1 }])
 })
 

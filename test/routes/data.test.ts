@@ -62,7 +62,7 @@ t.test('a session owned by another user: 409 naming session_id, nothing stored f
 })
 
 t.test('ring full: 503 with Retry-After at once, and the events already taken still commit', async t => {
-  const { app } = await buildTestApp(t, db.url, { RING_CAPACITY: '2', FLUSH_MAX_ROWS: '1', FLUSH_CONCURRENCY: '1', RETRY_AFTER_SECONDS: '3' })
+  const { app } = await buildTestApp(t, db.url, { RING_CAPACITY: '2', FLUSH_MAX_ROWS: '1', FLUSH_CONCURRENCY: '1', BATCH_MAX_EVENTS: '2', RETRY_AFTER_SECONDS: '3' })
   // Hold the metrics table so the first flush cannot finish: the ring fills up behind it.
   const blocker = await sql.reserve()
   await blocker`begin`

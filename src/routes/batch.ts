@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorCode, IngestError, invalidBatch } from '../errors.js'
+import { BatchSuccessSchema, ErrorSchema, batchSchema, eventProblems, type FieldProblem } from '../ingest/schema.js'
+import { EventStatus } from '../ingest/writer.js'
+import { failed, refuse } from './outcome.js'
+import type { IngestRouteOptions } from './ingest.js'
+
+export interface BatchRouteOptions extends IngestRouteOptions {
+  maxEvents: number
+}
+
+/**
+ * POST /data/batch: all or nothing. Every item is validated before any is buffered; the
+ * valid batch goes to the buffer as one item, so it is written in one transaction.
+ */
+export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, responses, maxEvents }) => {
+  const { ingest, metrics } = app
+
+  app.post('/data/batch', {
+    schema: {
+      summary: 'Ingest a batch of metrics events',
+      description: `A JSON array (application/json) or NDJSON (application/x-ndjson, one event per line, blank lines ignored) of up to ${maxEvents} events. ` +
+        'If any item is invalid nothing is stored and every bad item is named by its index. ' +
+        'Durable mode answers 200 once the whole batch is committed; buffered mode answers 202 once it is buffered.',
+      consumes: ['application/json', 'application/x-ndjson'],
+      body: batchSchema(maxEvents),
+      response: {
+        200: BatchSuccessSchema,
+        202: BatchSuccessSchema,
+        413: ErrorSchema,
+        ...responses
+      }
+    },
+    onRequest: async () => { metrics.eventsReceived.inc() },
+    // Refuse an oversized batch before the schema walks every item of it.
+    preValidation: async request => {
+      const body = request.body
+      if (Array.isArray(body) && body.length > maxEvents) {
+        throw new IngestError(413, ErrorCode.batchTooLarge, `the batch has ${body.length} events; at most ${maxEvents} are accepted per request`)
+      }
+    }
+  }, async (request, reply) => {
+    const events = request.body
+    const now = Date.now() / 1000
+    const problems: FieldProblem[] = []
+    for (const [index, event] of events.entries()) {
+      for (const problem of eventProblems(event, now)) problems.push({ index, ...problem })
+    }
+    if (problems.length > 0) throw invalidBatch(problems)
+    metrics.eventsReceived.inc(Math.max(0, events.length - 1))
+
+    const admission = ingest.submit(events)
+    const refused = refuse(reply, admission, metrics, retryAfterSeconds, events.length)
+    if (refused !== undefined) return refused
+    if (admission.status !== 'queued' || admission.outcome === undefined) {
+      return reply.code(202).send({ status: 'accepted', accepted: events.length, duplicates: 0, rejected: [] } as const)
+    }
+
+    const settlement = await admission.outcome
+    if (!settlement.written) return failed(reply, settlement, retryAfterSeconds)
+    let accepted = 0
+    let duplicates = 0
+    const rejected: Array<{ index: number, code: string, message: string }> = []
+    for (const [index, status] of settlement.statuses.entries()) {
+      if (status === EventStatus.committed) accepted++
+      else if (status === EventStatus.duplicate) duplicates++
+      else rejected.push({ index, code: ErrorCode.sessionConflict, message: `session ${events[index]!.session_id} belongs to another user` })
+    }
+    return { status: 'success', accepted, duplicates, rejected } as const
+  })
+}
