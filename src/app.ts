@@ -12,6 +12,7 @@ import type { Clock } from './ingest/ring-buffer.js'
 import { metricsPlugin, RejectReason } from './metrics.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { operationsRoutes } from './routes/health.js'
+import { readinessPlugin } from './readiness.js'
 
 const INGEST_ROUTES = new Set(['/data', '/data/batch'])
 
@@ -54,12 +55,11 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   })
 
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({
-      method: request.method,
-      route: request.routeOptions.url ?? '(unmatched)',
-      statusCode: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 100) / 100
-    }, 'request')
+    const route = request.routeOptions.url ?? '(unmatched)'
+    const elapsedMs = reply.elapsedTime
+    app.metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, elapsedMs / 1000)
+    // The route's logLevel (warn for probes and scrapes) keeps health checks out of the log.
+    request.log.info({ method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(elapsedMs * 100) / 100 }, 'request')
   })
 
   app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) => {
@@ -102,7 +102,8 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-  await app.register(operationsRoutes)
+  await app.register(readinessPlugin, { highWaterRatio: config.READY_HIGH_WATER, databaseTimeoutMs: config.READY_DB_TIMEOUT_MS, probeIntervalMs: 5_000 })
+  await app.register(operationsRoutes, { serveMetrics: config.METRICS_PORT === undefined })
   await app.register(ingestRoutes, { config })
   return app
 }

@@ -21,6 +21,9 @@ export const ConfigSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1_024, maximum: 100 * 1024 * 1024, default: 5 * 1024 * 1024 }),
   INGEST_API_KEYS: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$', description: 'Comma-separated bearer keys; unset: open' })),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'Per key (or per IP without keys); 0: off' }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Serve /metrics on this port instead of PORT' })),
+  READY_HIGH_WATER: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.9, description: 'Buffer fill fraction at which /readyz reports not ready' }),
+  READY_DB_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 1 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })

@@ -1,6 +1,7 @@
 /**
  * Every metric the service exports, on the app's own Registry (the global one throws
- * "already registered" the second time a test builds the app).
+ * "already registered" the second time a test builds the app). Names follow Prometheus
+ * conventions: base units, `_total` only on counters, no per-user or per-session labels.
  */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
@@ -17,18 +18,48 @@ export const RejectReason = {
 } as const
 export type RejectReason = typeof RejectReason[keyof typeof RejectReason]
 
+const FLUSH_TRIGGERS = ['size', 'time', 'idle', 'close'] as const
+const FLUSH_OUTCOMES = ['ok', 'error'] as const
+
+// For a service whose p99 is tens of milliseconds: fine steps up to 100 ms, coarse past it.
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+/** What the gauges read at scrape time; the plugins that own the state point these at it. */
+export interface MetricSources {
+  bufferSize: () => number
+  bufferHighWater: () => number
+  flushesInFlight: () => number
+  ready: () => boolean
+}
+
 export type Metrics = ReturnType<typeof createMetrics>
 
 export function createMetrics () {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  // prom-client's handle/request/resource totals are gauges named *_total, which `promtool check
+  // metrics` rejects; the per-type nodejs_active_* gauges beside them carry the same numbers.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name)
+  }
   const registers = [registry]
-  // What the gauges read at scrape time; the ingest plugin points these at its buffer.
-  const sources = { bufferSize: () => 0 }
+  const sources: MetricSources = {
+    bufferSize: () => 0,
+    bufferHighWater: () => 0,
+    flushesInFlight: () => 0,
+    ready: () => false
+  }
 
-  return {
+  const metrics = {
     registry,
     sources,
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by route, method and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers
+    }),
     eventsReceived: new Counter({
       name: 'ingest_events_received_total',
       help: 'Events that reached an ingest route, valid or not',
@@ -58,7 +89,7 @@ export function createMetrics () {
     ackLatency: new Histogram({
       name: 'ingest_event_commit_latency_seconds',
       help: 'Time from receipt of an event to the commit of its batch',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: LATENCY_BUCKETS,
       registers
     }),
     flushes: new Counter({
@@ -70,14 +101,20 @@ export function createMetrics () {
     flushDuration: new Histogram({
       name: 'ingest_flush_duration_seconds',
       help: 'Time to write one batch, retries included',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      buckets: LATENCY_BUCKETS,
       registers
     }),
     flushRows: new Histogram({
       name: 'ingest_flush_rows',
       help: 'Events per flush',
-      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
       registers
+    }),
+    flushesInFlight: new Gauge({
+      name: 'ingest_flushes_in_flight',
+      help: 'Transactions being written now (at most FLUSH_CONCURRENCY)',
+      registers,
+      collect () { this.set(sources.flushesInFlight()) }
     }),
     bufferEvents: new Gauge({
       name: 'ingest_buffer_events',
@@ -87,8 +124,20 @@ export function createMetrics () {
     }),
     bufferCapacity: new Gauge({
       name: 'ingest_buffer_capacity_events',
-      help: 'The most events the buffer holds before refusing with 503',
+      help: 'The most events the buffer holds before refusing with 503 (RING_CAPACITY)',
       registers
+    }),
+    bufferHighWater: new Gauge({
+      name: 'ingest_buffer_high_water_events',
+      help: 'Buffer level at and above which /readyz reports not ready, so load balancers steer away',
+      registers,
+      collect () { this.set(sources.bufferHighWater()) }
+    }),
+    ready: new Gauge({
+      name: 'ingest_ready',
+      help: '1 while /readyz would answer 200: database reachable, buffer below its high-water mark, not shutting down',
+      registers,
+      collect () { this.set(sources.ready() ? 1 : 0) }
     }),
     databaseErrors: new Counter({
       name: 'ingest_database_errors_total',
@@ -97,6 +146,12 @@ export function createMetrics () {
       registers
     })
   }
+
+  // A labelled series exists only after its first inc(); one that first appears at 1 shows no
+  // increase() to an alert. Start the series alerts watch at 0.
+  for (const trigger of FLUSH_TRIGGERS) for (const outcome of FLUSH_OUTCOMES) metrics.flushes.inc({ trigger, outcome }, 0)
+  for (const reason of Object.values(RejectReason)) metrics.eventsRejected.inc({ reason }, 0)
+  return metrics
 }
 
 declare module 'fastify' {

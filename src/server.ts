@@ -1,8 +1,9 @@
 /**
  * The only file that listens: loadConfig → database → buildApp → listen → close-with-grace.
  */
+import { createServer, type Server } from 'node:http'
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
+import { buildApp, type App } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { openDatabase } from './database/index.js'
 import { createLogger } from './logger.js'
@@ -20,13 +21,37 @@ const log = createLogger(config)
 const database = await openDatabase(config, log)
 const app = await buildApp(config, { sql: database.sql, logger: log })
 
+/** METRICS_PORT: the scrape on a listener of its own, so the ingest port need not expose it. */
+async function listenForMetrics (app: App, port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404).end()
+      return
+    }
+    app.metrics.registry.metrics().then(text => {
+      response.writeHead(200, { 'content-type': app.metrics.registry.contentType }).end(text)
+    }, (err: unknown) => {
+      log.error({ err }, 'metrics scrape failed')
+      response.writeHead(500).end()
+    })
+  })
+  await new Promise<void>(resolve => server.listen(port, config.HOST, resolve))
+  log.info({ address: server.address() }, 'metrics listening')
+  return server
+}
+
+let metricsServer: Server | undefined
+
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ signal, err }) => {
   if (err !== undefined) log.error({ err }, 'shutting down after an error')
   else log.info({ signal }, 'shutting down: draining the buffer')
   await app.close()
+  // Scraped until the drain is over, so the last flushes are visible.
+  if (metricsServer !== undefined) await new Promise(resolve => metricsServer?.close(resolve))
   await database.close()
   log.info('shutdown complete')
 })
 
 await app.listen({ port: config.PORT, host: config.HOST })
+if (config.METRICS_PORT !== undefined) metricsServer = await listenForMetrics(app, config.METRICS_PORT)
 log.info({ ackMode: config.ACK_MODE, ringCapacity: config.RING_CAPACITY }, 'metrics-ingest ready')

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { AckMode, type Config } from '../config.js'
 import { classifyFailure, Failure, failureLabel } from '../database/errors.js'
+import { LogThrottle } from '../log-throttle.js'
 import { RejectReason } from '../metrics.js'
 import { RingBuffer, type Clock, type FlushTrigger } from './ring-buffer.js'
 import type { MetricEvent } from './schema.js'
@@ -51,12 +52,15 @@ const CONTENTION_ATTEMPTS = 3
 // 100 ms doubling to 5 s between tries, until it is back or shutdown's deadline passes.
 const RETRY_BASE_MS = 100
 const RETRY_CAP_MS = 5_000
+// An outage fails every flush and fills the buffer; one log line per kind every 10 s says so.
+const LOG_EVERY_MS = 10_000
 
 export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
   const { sql, metrics, log } = app
   const ackMode = options.ACK_MODE
   let accepting = true
   let giveUpAt = Infinity
+  const throttle = new LogThrottle(LOG_EVERY_MS)
 
   async function flushBatch (pending: Pending[], trigger: FlushTrigger): Promise<void> {
     const stopTimer = metrics.flushDuration.startTimer()
@@ -86,7 +90,8 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
         if (failure === Failure.contention && attempt < CONTENTION_ATTEMPTS) continue
         const pause = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1))
         if (ackMode === AckMode.buffered && failure !== Failure.rejected && Date.now() + pause < giveUpAt) {
-          log.warn({ err, rows: events.length, attempt, retryInMs: pause }, 'flush failed, retrying')
+          const folded = throttle.take('flush retry')
+          if (folded !== undefined) log.warn({ err, rows: events.length, attempt, retryInMs: pause, folded }, 'flush failed, retrying')
           await sleep(pause)
           continue
         }
@@ -95,9 +100,11 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
         const reason = failure === Failure.rejected ? RejectReason.databaseError : RejectReason.databaseUnavailable
         metrics.eventsRejected.inc({ reason }, events.length)
         if (ackMode === AckMode.buffered) {
+          // Every loss is logged: these events were acknowledged.
           log.error({ err, lost: events.length, trigger }, 'flush failed: acknowledged events lost')
         } else {
-          log.error({ err, rows: events.length, trigger }, 'flush failed')
+          const folded = throttle.take('flush failed')
+          if (folded !== undefined) log.error({ err, rows: events.length, trigger, folded }, 'flush failed')
         }
         const settlement: Settlement = { written: false, failure: failure === Failure.rejected ? 'failed' : 'unavailable' }
         for (const p of pending) p.settle?.(settlement)
@@ -120,16 +127,25 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
 
   metrics.bufferCapacity.set(buffer.capacity)
   metrics.sources.bufferSize = () => buffer.size
+  metrics.sources.flushesInFlight = () => buffer.flushesInFlight
 
   function submit (events: readonly MetricEvent[]): Admission {
     if (!accepting) return { status: 'closing' }
     const receivedAt = performance.now()
     if (ackMode === AckMode.buffered) {
-      return buffer.push({ events, receivedAt }) ? { status: 'queued' } : { status: 'full' }
+      return buffer.push({ events, receivedAt }) ? { status: 'queued' } : full(events.length)
     }
     let settle!: (settlement: Settlement) => void
     const outcome = new Promise<Settlement>(resolve => { settle = resolve })
-    return buffer.push({ events, receivedAt, settle }) ? { status: 'queued', outcome } : { status: 'full' }
+    return buffer.push({ events, receivedAt, settle }) ? { status: 'queued', outcome } : full(events.length)
+  }
+
+  function full (events: number): Admission {
+    const folded = throttle.take('buffer full')
+    if (folded !== undefined) {
+      log.warn({ events, buffered: buffer.size, capacity: buffer.capacity, folded }, 'buffer full: refusing events with 503')
+    }
+    return { status: 'full' }
   }
 
   app.decorate('ingest', { ackMode, buffer, submit })

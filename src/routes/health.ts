@@ -1,12 +1,43 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { Type } from 'typebox'
 
-/** Liveness and the Prometheus scrape. Neither is behind ingest keys. */
-export const operationsRoutes: FastifyPluginAsync = async app => {
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+export interface OperationsOptions {
+  /** False when METRICS_PORT moves /metrics to its own listener. */
+  serveMetrics: boolean
+}
 
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
-    const { registry } = app.metrics
-    reply.header('content-type', registry.contentType)
-    return await registry.metrics()
+const ReadinessSchema = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+  checks: Type.Object({
+    database: Type.String({ description: 'ok, or why the database does not answer' }),
+    buffer: Type.String({ description: 'ok, or how full the buffer is' }),
+    shutdown: Type.String({ description: 'ok, or shutting down' })
   })
+})
+
+/** Liveness, readiness and the Prometheus scrape. None is behind ingest keys. */
+export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (app, { serveMetrics }) => {
+  app.get('/healthz', {
+    logLevel: 'warn',
+    schema: { summary: 'Liveness: the process is serving', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', {
+    logLevel: 'warn',
+    schema: {
+      summary: 'Readiness: 200 only when the database answers, the buffer is below its high-water mark and the service is not shutting down',
+      response: { 200: ReadinessSchema, 503: ReadinessSchema }
+    }
+  }, async (_request, reply) => {
+    const { ready, checks } = await app.readiness.check()
+    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
+  })
+
+  if (serveMetrics) {
+    app.get('/metrics', { logLevel: 'warn', schema: { summary: 'Prometheus metrics (text format)' } }, async (_request, reply) => {
+      const { registry } = app.metrics
+      reply.header('content-type', registry.contentType)
+      return await registry.metrics()
+    })
+  }
 }

@@ -1,0 +1,283 @@
+/**
+ * The Prometheus, alerting and Grafana files of the compose stack, checked the way Prometheus and
+ * Grafana will read them: promtool on the config (in the layout the containers mount), the rules
+ * and their unit tests, and every dashboard query parsed as PromQL.
+ */
+import { spawnSync } from 'node:child_process'
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { parse, stringify } from 'yaml'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const file = (path: string): string => join(ROOT, path)
+
+// Where the compose stack mounts each file: the containers' default paths, with the
+// repository's files bound onto them.
+const MOUNTED_AT = {
+  'prometheus.yml': '/etc/prometheus/prometheus.yml',
+  'prometheus/alerts.yml': '/etc/prometheus/alerts.yml',
+  'grafana/provisioning/datasources/prometheus.yml': '/etc/grafana/provisioning/datasources/prometheus.yml',
+  'grafana/provisioning/dashboards/dashboards.yml': '/etc/grafana/provisioning/dashboards/dashboards.yml',
+  'grafana/dashboards/metrics-ingest.json': '/var/lib/grafana/dashboards/metrics-ingest.json'
+} as const
+// The dashboard provider must read the folder the dashboard is mounted in.
+const DASHBOARDS_DIR = dirname(MOUNTED_AT['grafana/dashboards/metrics-ingest.json'])
+
+/** The metrics the service exports (histograms as their series), as agreed for the observability issue. */
+const HISTOGRAMS = ['ingest_event_commit_latency_seconds', 'ingest_flush_duration_seconds', 'ingest_flush_rows', 'http_request_duration_seconds']
+const KNOWN_METRICS = new Set([
+  'ingest_events_received_total', 'ingest_events_accepted_total', 'ingest_events_committed_total',
+  'ingest_events_rejected_total', 'ingest_events_duplicate_total', 'ingest_flushes_total', 'ingest_database_errors_total',
+  'ingest_buffer_events', 'ingest_buffer_capacity_events', 'ingest_buffer_high_water_events',
+  'ingest_flushes_in_flight', 'ingest_ready', 'up',
+  ...HISTOGRAMS.flatMap(name => [`${name}_bucket`, `${name}_sum`, `${name}_count`]),
+  ...await defaultMetricNames()
+])
+const isKnownMetric = (name: string): boolean => KNOWN_METRICS.has(name)
+
+/** The series names of prom-client's default process_* and nodejs_* metrics, which the service also exports. */
+async function defaultMetricNames (): Promise<string[]> {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const metrics = await registry.getMetricsAsJSON()
+  return metrics.flatMap(({ name, type }) => String(type) === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name])
+}
+
+// Grafana replaces these before the query reaches Prometheus; any duration parses the same.
+const GRAFANA_MACROS = /\$__(rate_interval|interval|range)\b/g
+
+const onPath = (command: string): boolean => spawnSync(command, ['--version'], { stdio: 'ignore' }).error === undefined
+const noPromtool = onPath('promtool')
+  ? false
+  : 'promtool is not on PATH (CI installs Debian\'s prometheus package; locally: apt-get install prometheus)'
+
+function promtool (...args: string[]): { code: number | null, output: string } {
+  const result = spawnSync('promtool', args, { encoding: 'utf8' })
+  return { code: result.status, output: `${result.stdout}${result.stderr}` }
+}
+
+/**
+ * The metric names a PromQL expression selects: identifiers that are not functions, keywords,
+ * label names in matchers or in by/without/on/ignoring/group_* lists, or durations.
+ */
+function metricNames (expr: string): string[] {
+  const stripped = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+  const keywords = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan'])
+  const names: string[] = []
+  for (const match of stripped.matchAll(/(?<![\w.:])([a-zA-Z_:][\w:]*)(\s*\()?/g)) {
+    const [, name, call] = match
+    if (name === undefined || call !== undefined || keywords.has(name.toLowerCase())) continue
+    if (!names.includes(name)) names.push(name)
+  }
+  return names
+}
+
+interface Panel {
+  id?: number
+  type?: string
+  title?: string
+  datasource?: { uid?: string }
+  targets?: Array<{ expr?: string, refId?: string, datasource?: { uid?: string } }>
+  panels?: Panel[]
+}
+
+interface Dashboard {
+  uid?: string
+  schemaVersion?: number
+  panels?: Panel[]
+}
+
+async function readDashboard (): Promise<Dashboard> {
+  return JSON.parse(await readFile(file('grafana/dashboards/metrics-ingest.json'), 'utf8')) as Dashboard
+}
+
+/** Every panel, rows' nested panels included. */
+function allPanels (dashboard: Dashboard): Panel[] {
+  const panels: Panel[] = []
+  const visit = (list: Panel[] = []): void => {
+    for (const panel of list) { panels.push(panel); visit(panel.panels) }
+  }
+  visit(dashboard.panels)
+  return panels
+}
+
+function dashboardQueries (dashboard: Dashboard): Array<{ panel: string, refId: string, expr: string }> {
+  const queries = []
+  for (const panel of allPanels(dashboard)) {
+    for (const target of panel.targets ?? []) {
+      queries.push({ panel: `${panel.id ?? '?'} "${panel.title ?? ''}"`, refId: target.refId ?? '?', expr: target.expr ?? '' })
+    }
+  }
+  return queries
+}
+
+async function tempDir (t: Test, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+t.test('metricNames finds selected metrics and nothing else', async t => {
+  t.same(
+    metricNames('histogram_quantile(0.99, sum by (le) (rate(foo_bucket{route="/a(b)", le!="x"}[5m]))) / on (job) group_left (instance) bar:ratio > bool 0.5 unless baz offset 1m'),
+    ['foo_bucket', 'bar:ratio', 'baz'],
+    'functions, label names, strings, durations and keywords are not metric names')
+  t.same(metricNames('sum without (trigger) (ingest_flushes_total) or vector(0)'), ['ingest_flushes_total'], 'without() lists and vector() are skipped')
+  t.notOk(metricNames('rate(ingest_events_typo_total[1m])').every(isKnownMetric), 'an unknown metric is caught')
+})
+
+t.test('prometheus.yml passes promtool check config in the layout the container mounts', { skip: noPromtool }, async t => {
+  const etc = await tempDir(t, 'prometheus-etc-')
+  await copyFile(file('prometheus.yml'), join(etc, 'prometheus.yml'))
+  await copyFile(file('prometheus/alerts.yml'), join(etc, 'alerts.yml'))
+  const { code, output } = promtool('check', 'config', join(etc, 'prometheus.yml'))
+  t.equal(code, 0, `promtool check config succeeds:\n${output}`)
+  t.match(output, /SUCCESS: 6 rules found/, 'the alert rules are found where the config points')
+})
+
+t.test('prometheus.yml scrapes the compose service app:8080 and loads the mounted alert rules', async t => {
+  const config = parse(await readFile(file('prometheus.yml'), 'utf8')) as {
+    global?: { scrape_interval?: string }
+    rule_files?: string[]
+    scrape_configs?: Array<{ job_name?: string, metrics_path?: string, static_configs?: Array<{ targets?: string[] }> }>
+  }
+  t.equal(config.global?.scrape_interval, '5s', 'scraped every 5 s')
+  const ruleFiles = (config.rule_files ?? []).map(path => path.startsWith('/') ? path : join('/etc/prometheus', path))
+  t.same(ruleFiles, [MOUNTED_AT['prometheus/alerts.yml']], 'the rules are read where compose mounts them')
+  const jobs = config.scrape_configs ?? []
+  t.same(jobs.map(job => job.job_name), ['metrics-ingest'], 'one job, named as the alerts and the dashboard select it')
+  t.equal(jobs[0]?.metrics_path ?? '/metrics', '/metrics', 'scrapes /metrics')
+  t.same(jobs[0]?.static_configs?.flatMap(c => c.targets), ['app:8080'], 'targets the compose service')
+})
+
+t.test('prometheus/alerts.yml passes promtool check rules', { skip: noPromtool }, async t => {
+  const { code, output } = promtool('check', 'rules', file('prometheus/alerts.yml'))
+  t.equal(code, 0, `promtool check rules succeeds:\n${output}`)
+  t.match(output, /SUCCESS: 6 rules found/, 'six rules')
+})
+
+t.test('every alert waits, has a severity and explains itself', async t => {
+  const rules = parse(await readFile(file('prometheus/alerts.yml'), 'utf8')) as {
+    groups: Array<{ rules: Array<{ alert?: string, for?: string, labels?: Record<string, string>, annotations?: Record<string, string> }> }>
+  }
+  const alerts = rules.groups.flatMap(group => group.rules)
+  t.same(alerts.map(rule => rule.alert).sort(), [
+    'IngestBufferNearlyFull', 'IngestDown', 'IngestFlushErrors', 'IngestHighLatency', 'IngestNotReady', 'IngestRejectingBufferFull'
+  ], 'the alerts of the observability issue')
+  for (const rule of alerts) {
+    t.type(rule.for, 'string', `${rule.alert} states its for:`)
+    t.match(rule.labels?.severity, /^(warning|critical)$/, `${rule.alert} has a severity`)
+    t.ok((rule.annotations?.summary?.length ?? 0) > 0, `${rule.alert} has a summary`)
+    t.ok((rule.annotations?.description?.length ?? 0) > 80, `${rule.alert} has a description saying what to do`)
+  }
+})
+
+t.test('prometheus/alerts.test.yml: the alert rules behave as specified', { skip: noPromtool }, async t => {
+  const { code, output } = promtool('test', 'rules', file('prometheus/alerts.test.yml'))
+  t.equal(code, 0, `promtool test rules succeeds:\n${output}`)
+  t.match(output, /SUCCESS/, 'every rule test passes')
+})
+
+t.test('every dashboard query parses as PromQL', { skip: noPromtool }, async t => {
+  const queries = dashboardQueries(await readDashboard())
+  t.ok(queries.length >= 10, `${queries.length} queries found`)
+  const rules = queries.map(({ panel, refId, expr }, i) => {
+    const promql = expr.replace(GRAFANA_MACROS, '1m')
+    t.notMatch(promql, /\$/, `panel ${panel} ${refId} uses no variable this test does not know`)
+    return { record: `dashboard:query_${i}`, expr: promql }
+  })
+  const dir = await tempDir(t, 'dashboard-rules-')
+  const path = join(dir, 'dashboard-rules.yml')
+  await writeFile(path, stringify({ groups: [{ name: 'dashboard', rules }] }))
+  const { code, output } = promtool('check', 'rules', path)
+  t.equal(code, 0, `promtool check rules parses every query:\n${output}`)
+  t.match(output, `SUCCESS: ${rules.length} rules found`, 'all of them')
+})
+
+t.test('every dashboard query selects metrics the service exports', async t => {
+  const dashboard = await readDashboard()
+  const panels = allPanels(dashboard).filter(panel => panel.type !== 'row')
+  for (const panel of panels) t.ok((panel.targets ?? []).length > 0, `panel "${panel.title ?? ''}" has a query`)
+  const used = new Set<string>()
+  for (const { panel, refId, expr } of dashboardQueries(dashboard)) {
+    const names = metricNames(expr)
+    t.ok(names.length > 0, `panel ${panel} ${refId} selects a metric`)
+    t.same(names.filter(name => !isKnownMetric(name)), [], `panel ${panel} ${refId} selects only exported metrics: ${expr}`)
+    for (const name of names) used.add(name)
+  }
+  for (const name of [
+    'http_request_duration_seconds_count', 'http_request_duration_seconds_bucket', 'ingest_events_committed_total',
+    'ingest_buffer_events', 'ingest_buffer_capacity_events', 'ingest_flush_rows_bucket', 'ingest_flush_duration_seconds_bucket',
+    'ingest_flushes_total', 'ingest_events_rejected_total', 'ingest_database_errors_total',
+    'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes'
+  ]) t.ok(used.has(name), `the dashboard charts ${name}`)
+})
+
+t.test('every alert expression selects metrics the service exports', async t => {
+  const rules = parse(await readFile(file('prometheus/alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string, expr: string }> }> }
+  for (const rule of rules.groups.flatMap(group => group.rules)) {
+    const names = metricNames(rule.expr)
+    t.ok(names.length > 0, `${rule.alert} selects a metric`)
+    t.same(names.filter(name => !isKnownMetric(name)), [], `${rule.alert} selects only exported metrics`)
+  }
+})
+
+t.test('grafana provisioning: the datasource the dashboard uses, and the folder compose mounts', async t => {
+  const datasources = parse(await readFile(file('grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+    apiVersion?: number
+    datasources?: Array<{ uid?: string, type?: string, url?: string, isDefault?: boolean }>
+  }
+  t.equal(datasources.apiVersion, 1, 'datasource provisioning apiVersion 1')
+  t.match(datasources.datasources, [{ uid: 'prometheus', type: 'prometheus', url: 'http://prometheus:9090', isDefault: true }],
+    'the default datasource is the compose stack\'s Prometheus')
+  const uids = new Set((datasources.datasources ?? []).map(ds => ds.uid))
+
+  const providers = parse(await readFile(file('grafana/provisioning/dashboards/dashboards.yml'), 'utf8')) as {
+    apiVersion?: number
+    providers?: Array<{ type?: string, options?: { path?: string } }>
+  }
+  t.equal(providers.apiVersion, 1, 'dashboard provisioning apiVersion 1')
+  t.match(providers.providers, [{ type: 'file', options: { path: DASHBOARDS_DIR } }],
+    'a file provider reading the folder compose mounts ./grafana/dashboards at')
+
+  const dashboard = await readDashboard()
+  t.equal(dashboard.uid, 'metrics-ingest', 'dashboard uid')
+  t.ok((dashboard.schemaVersion ?? 0) >= 36, `schemaVersion ${dashboard.schemaVersion ?? '?'} is one current Grafana reads as is`)
+  const panels = allPanels(dashboard)
+  t.equal(new Set(panels.map(panel => panel.id)).size, panels.length, 'panel ids are unique')
+  const used = panels.flatMap(panel => [panel.datasource?.uid, ...(panel.targets ?? []).map(target => target.datasource?.uid)])
+    .filter((uid): uid is string => uid !== undefined)
+  t.ok(used.length > 0, 'panels name their datasource')
+  t.same([...new Set(used)].filter(uid => !uids.has(uid)), [], 'every datasource uid the dashboard uses is provisioned')
+})
+
+// The compose file is being written alongside these; once it exists, its mounts must be the ones
+// the files above are written for.
+const COMPOSE = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'].find(name => existsSync(file(name)))
+
+t.test('the compose stack mounts the files where they are expected', { skip: COMPOSE === undefined ? 'no compose file in the repository yet' : false }, async t => {
+  const compose = parse(await readFile(file(COMPOSE ?? ''), 'utf8')) as {
+    services?: Record<string, { volumes?: Array<string | { source?: string, target?: string }> }>
+  }
+  const mounts = Object.values(compose.services ?? {}).flatMap(service => service.volumes ?? []).map(volume => {
+    const [source = '', target = ''] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target]
+    return { source: source.replace(/^\.\//, '').replace(/\/$/, ''), target: target.replace(/\/$/, '') }
+  })
+  // A file is in the container where a mount of it, or of a folder holding it, puts it.
+  const inContainer = (path: string): string[] => mounts.flatMap(({ source, target }) => {
+    if (path === source) return [target]
+    return path.startsWith(`${source}/`) ? [`${target}${path.slice(source.length)}`] : []
+  })
+  for (const [path, expected] of Object.entries(MOUNTED_AT)) {
+    t.ok(inContainer(path).includes(expected), `${path} is mounted at ${expected} (found: ${inContainer(path).join(', ') || 'nowhere'})`)
+  }
+})
