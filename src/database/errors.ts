@@ -8,7 +8,9 @@ export const Failure = {
   contention: 'contention',
   /** The database cannot be reached or is not accepting work: try again later. */
   unavailable: 'unavailable',
-  /** The database refused the data or the statement: retrying will not help. */
+  /** The database refused a row of the data (a data exception, a constraint, a trigger's RAISE): isolate it. */
+  poison: 'poison',
+  /** The database refused the statement itself: retrying will not help. */
   rejected: 'rejected'
 } as const
 export type Failure = typeof Failure[keyof typeof Failure]
@@ -30,6 +32,8 @@ export function classifyFailure (err: unknown): Failure {
   if (CLIENT_CONNECTION_CODES.has(code)) return Failure.unavailable
   // 08: connection exception; 53: insufficient resources; 57P01-57P03: shutdown / cannot connect now.
   if (/^(08|53)/.test(code) || /^57P0[1-3]$/.test(code)) return Failure.unavailable
+  // 22: data exception; 23: integrity constraint violation; P0: PL/pgSQL RAISE (a trigger's veto).
+  if (/^(22|23|P0)/.test(code)) return Failure.poison
   return Failure.rejected
 }
 

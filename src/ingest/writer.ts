@@ -6,6 +6,7 @@
  * prepares one statement per row count and stops at 65,534 parameters — porsager/postgres#997).
  */
 import type { Sql } from '../database/client.js'
+import type { TransactionSql } from 'postgres'
 import type { MetricEvent } from './schema.js'
 
 // Array element types for sql.array(): postgres.js cannot infer them for unnest, and a
@@ -21,16 +22,36 @@ export const EventStatus = {
   /** Its event_id was already stored (or came earlier in the same batch): acknowledged, not stored again. */
   duplicate: 'duplicate',
   /** The session belongs to another user. */
-  conflict: 'conflict'
+  conflict: 'conflict',
+  /** The database refused this event on its own (a poison row); it is kept in ingest_rejects. */
+  rejected: 'rejected'
 } as const
 export type EventStatus = typeof EventStatus[keyof typeof EventStatus]
 
 export interface BatchResult {
   /** One status per event, in the order given. */
   statuses: EventStatus[]
+  /** The SQLSTATE of each `rejected` event, by index. */
+  sqlstates: Map<number, string>
   committed: number
   duplicates: number
   conflicts: number
+  rejected: number
+}
+
+export const RejectCode = {
+  sessionConflict: 'INGEST_SESSION_CONFLICT',
+  rejectedByDatabase: 'INGEST_REJECTED_BY_DATABASE'
+} as const
+
+/** An event kept in ingest_rejects instead of user_metrics. */
+export interface Reject {
+  event: MetricEvent
+  /** When the service received it, epoch milliseconds. */
+  receivedAt: number
+  code: typeof RejectCode[keyof typeof RejectCode]
+  sqlstate: string | null
+  message: string
 }
 
 interface SessionDetails {
@@ -108,7 +129,7 @@ export function userRows (events: readonly MetricEvent[]): MetricEvent[] {
  * the users and insert the metrics of the events whose session is theirs. Events naming a
  * session owned by someone else are left out and reported as conflicts; the rest commit.
  */
-export async function writeBatch (sql: Sql, events: readonly MetricEvent[]): Promise<BatchResult> {
+export async function writeBatch (sql: Sql, events: readonly MetricEvent[], receivedAt?: readonly number[]): Promise<BatchResult> {
   const sessions = sessionRows(events)
   const sessionIds = sessions.map(s => s.session_id)
 
@@ -151,12 +172,20 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[]): Pro
 
     const statuses: EventStatus[] = new Array(events.length)
     const accepted: MetricEvent[] = []
+    const conflicts: Reject[] = []
     // Where each accepted event sits in `events`, and the first index of each event_id.
     const positions: number[] = []
     const firstWithId = new Map<string, number>()
     for (const [i, event] of events.entries()) {
       if (ownerOf.get(String(event.session_id)) !== String(event.user_id)) {
         statuses[i] = EventStatus.conflict
+        conflicts.push({
+          event,
+          receivedAt: receivedAt?.[i] ?? Date.now(),
+          code: RejectCode.sessionConflict,
+          sqlstate: null,
+          message: `session ${event.session_id} belongs to another user`
+        })
         continue
       }
       if (event.event_id !== undefined) {
@@ -171,6 +200,7 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[]): Pro
       accepted.push(event)
       positions.push(i)
     }
+    if (conflicts.length > 0) await insertRejects(tx, conflicts)
     if (accepted.length === 0) return summarize(statuses)
 
     const users = userRows(accepted)
@@ -215,14 +245,34 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[]): Pro
   })
 }
 
-function summarize (statuses: EventStatus[]): BatchResult {
-  let committed = 0
-  let duplicates = 0
-  let conflicts = 0
-  for (const status of statuses) {
-    if (status === EventStatus.committed) committed++
-    else if (status === EventStatus.duplicate) duplicates++
-    else conflicts++
+/** Keeps events the database would not take, each with why, in one transaction of their own. */
+export async function recordRejects (sql: Sql, rejects: readonly Reject[]): Promise<void> {
+  await sql.begin(async tx => { await insertRejects(tx, rejects) })
+}
+
+async function insertRejects (tx: TransactionSql, rejects: readonly Reject[]): Promise<void> {
+  await tx`
+    insert into ingest_rejects (event, event_id, code, sqlstate, message, received_at)
+    select e::jsonb, id, c, st, m, to_timestamp(r / 1000.0)
+    from unnest(
+      ${tx.array(rejects.map(r => JSON.stringify(r.event)), TEXT)}::text[],
+      ${tx.array(rejects.map(r => r.event.event_id ?? null), UUID)}::uuid[],
+      ${tx.array(rejects.map(r => r.code), TEXT)}::text[],
+      ${tx.array(rejects.map(r => r.sqlstate), TEXT)}::text[],
+      ${tx.array(rejects.map(r => r.message), TEXT)}::text[],
+      ${tx.array(rejects.map(r => r.receivedAt), FLOAT8)}::float8[]
+    ) as input(e, id, c, st, m, r)`
+}
+
+export function summarize (statuses: EventStatus[], sqlstates = new Map<number, string>()): BatchResult {
+  const counts = { committed: 0, duplicate: 0, conflict: 0, rejected: 0 }
+  for (const status of statuses) counts[status]++
+  return {
+    statuses,
+    sqlstates,
+    committed: counts.committed,
+    duplicates: counts.duplicate,
+    conflicts: counts.conflict,
+    rejected: counts.rejected
   }
-  return { statuses, committed, duplicates, conflicts }
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorCode, IngestError, invalidBatch } from '../errors.js'
 import { BatchSuccessSchema, ErrorSchema, batchSchema, eventProblems, type FieldProblem } from '../ingest/schema.js'
 import { EventStatus } from '../ingest/writer.js'
-import { failed, refuse } from './outcome.js'
+import { failed, refuse, refusedMessage } from './outcome.js'
 import type { IngestRouteOptions } from './ingest.js'
 
 export interface BatchRouteOptions extends IngestRouteOptions {
@@ -64,7 +64,8 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
     for (const [index, status] of settlement.statuses.entries()) {
       if (status === EventStatus.committed) accepted++
       else if (status === EventStatus.duplicate) duplicates++
-      else rejected.push({ index, code: ErrorCode.sessionConflict, message: `session ${events[index]!.session_id} belongs to another user` })
+      else if (status === EventStatus.conflict) rejected.push({ index, code: ErrorCode.sessionConflict, message: `session ${events[index]!.session_id} belongs to another user` })
+      else rejected.push({ index, code: ErrorCode.rejectedByDatabase, message: refusedMessage(settlement.sqlstates.get(index)) })
     }
     return { status: 'success', accepted, duplicates, rejected } as const
   })

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorCode, errorBody, invalidEvent } from '../errors.js'
 import { ErrorSchema, EventSchema, SuccessSchema, eventProblems } from '../ingest/schema.js'
 import { EventStatus } from '../ingest/writer.js'
-import { failed, refuse } from './outcome.js'
+import { failed, refuse, refusedMessage } from './outcome.js'
 import type { IngestRouteOptions } from './ingest.js'
 
 /** POST /data: validate, hand to the buffer, translate the outcome into a status code. */
@@ -18,6 +18,7 @@ export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (a
         200: SuccessSchema,
         202: SuccessSchema,
         409: ErrorSchema,
+        422: ErrorSchema,
         ...responses
       }
     },
@@ -40,10 +41,12 @@ export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (a
         return { status: 'success' } as const
       case EventStatus.duplicate:
         return { status: 'success', duplicate: true } as const
-      default:
+      case EventStatus.conflict:
         return reply.code(409).send(errorBody(409, ErrorCode.sessionConflict,
           `session ${request.body.session_id} belongs to another user`,
           [{ path: '/session_id', message: 'belongs to another user' }]))
+      default:
+        return reply.code(422).send(errorBody(422, ErrorCode.rejectedByDatabase, refusedMessage(settlement.sqlstates.get(0))))
     }
   })
 }

@@ -12,7 +12,8 @@ import { batchRoute } from './batch.js'
 import { dataRoute } from './data.js'
 
 export interface IngestRouteOptions {
-  retryAfterSeconds: number
+  /** The Retry-After for a 503, from the buffer's depth and drain rate. */
+  retryAfterSeconds: () => number
   /** The error answers every ingest route documents. */
   responses: Record<number, typeof ErrorSchema>
 }
@@ -22,6 +23,7 @@ const ERROR_RESPONSES = {
   401: ErrorSchema,
   413: ErrorSchema,
   415: ErrorSchema,
+  422: ErrorSchema,
   429: ErrorSchema,
   503: ErrorSchema
 }
@@ -40,7 +42,7 @@ export const ingestRoutes: FastifyPluginAsync<{ config: Config }> = async (app, 
     apiKeys,
     ratePerMinute: config.RATE_LIMIT_PER_MINUTE
   })
-  const common = { retryAfterSeconds: config.RETRY_AFTER_SECONDS, responses: ERROR_RESPONSES }
+  const common = { retryAfterSeconds: app.ingest.retryAfter, responses: ERROR_RESPONSES }
   await app.register(dataRoute, common)
   await app.register(batchRoute, { ...common, maxEvents: config.BATCH_MAX_EVENTS })
 }

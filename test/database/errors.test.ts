@@ -10,8 +10,12 @@ t.test('classifyFailure: what a failed flush means for its events', async t => {
     [{ code: '08006' }, 'unavailable'],
     [{ code: '57P01' }, 'unavailable'],
     [{ code: '53300' }, 'unavailable'],
-    [{ code: '23505' }, 'rejected'],
-    [{ code: '22P02' }, 'rejected'],
+    [{ code: '23505' }, 'poison'],
+    [{ code: '23514' }, 'poison'],
+    [{ code: '22P02' }, 'poison'],
+    [{ code: 'P0001' }, 'poison'],
+    [{ code: '42601' }, 'rejected'],
+    [{ code: '42501' }, 'rejected'],
     [new Error('no code'), 'rejected'],
     [null, 'rejected']
   ]

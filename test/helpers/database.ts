@@ -73,5 +73,5 @@ export async function testDatabase (t: Test): Promise<TestDatabase> {
 
 /** Empties the three tables between subtests. */
 export async function truncate (sql: Sql): Promise<void> {
-  await sql`truncate user_metrics, sessions, users restart identity`
+  await sql`truncate user_metrics, sessions, users, ingest_rejects restart identity`
 }

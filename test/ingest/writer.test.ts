@@ -64,6 +64,7 @@ t.test('a session owned by another user is a conflict; the rest of the batch com
   const second = await writeBatch(sql, [ev({ user_id: 3, session_id: 7, name: 'Later intruder' }), ev({ user_id: 1, session_id: 7 })])
   t.same(second.statuses, ['conflict', 'committed'], 'across batches too')
   t.same(await sql`select session_id::int, user_id::int from sessions order by 1`, [{ session_id: 7, user_id: 1 }, { session_id: 8, user_id: 2 }])
+  t.same(await sql`select count(*)::int as n from ingest_rejects where code = 'INGEST_SESSION_CONFLICT'`, [{ n: 2 }], 'both conflicts kept in ingest_rejects')
   t.same(await sql`select user_id::int, name from users order by 1`, [{ user_id: 1, name: 'John Doe' }, { user_id: 2, name: 'Jane' }],
     'a rejected event leaves no trace: user 3 was never created and user 2 is not named Intruder')
   const [{ count }] = await sql`select count(*)::int from user_metrics` as unknown as [{ count: number }]
@@ -73,7 +74,7 @@ t.test('a session owned by another user is a conflict; the rest of the batch com
 t.test('a batch of conflicts only writes nothing', async t => {
   await writeBatch(sql, [ev({ user_id: 1, session_id: 7 })])
   const result = await writeBatch(sql, [ev({ user_id: 2, session_id: 7 })])
-  t.same(result, { statuses: ['conflict'], committed: 0, duplicates: 0, conflicts: 1 })
+  t.same(result, { statuses: ['conflict'], sqlstates: new Map(), committed: 0, duplicates: 0, conflicts: 1, rejected: 0 })
   t.same(await sql`select count(*)::int as n from users`, [{ n: 1 }])
 })
 

@@ -168,12 +168,13 @@ t.test('buffered mode waits out an unreachable database, and on shutdown counts 
   await app.close()
   const lost = logs.find(l => l.msg === 'flush failed: acknowledged events lost')
   t.match(lost, { level: 50, lost: 1 }, 'the loss is logged with its count once the deadline passes')
+  t.equal(app.ingest.lostOnShutdown, 1, 'and counted, so the process exits non-zero')
 })
 
-t.test('an unexpected database refusal is a 500 that leaks nothing', async t => {
+t.test('a refusal that is not about the data (a privilege error) is a 500 that leaks nothing', async t => {
   await sql`create or replace function refuse_666() returns trigger language plpgsql as $$
     begin
-      if new.talked_time = interval '666 seconds' then raise exception 'secret internal detail'; end if;
+      if new.talked_time = interval '666 seconds' then raise exception 'secret internal detail' using errcode = 'insufficient_privilege'; end if;
       return new;
     end $$`
   await sql`create trigger refuse_666 before insert on user_metrics for each row execute function refuse_666()`
