@@ -50,16 +50,19 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   // when the listener closed would otherwise hold server.close() open until the client let go.
   let closing = false
   app.addHook('preClose', async () => { closing = true })
-  app.addHook('onSend', async (_request, reply) => {
+  // Hooks on every request use the callback form: no promise per request on the hot path.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
+    done(null, payload)
   })
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '(unmatched)'
     const elapsedMs = reply.elapsedTime
     app.metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, elapsedMs / 1000)
     // The route's logLevel (warn for probes and scrapes) keeps health checks out of the log.
     request.log.info({ method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(elapsedMs * 100) / 100 }, 'request')
+    done()
   })
 
   app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) => {

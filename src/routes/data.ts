@@ -22,7 +22,7 @@ export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (a
         ...responses
       }
     },
-    onRequest: async () => { metrics.eventsReceived.inc() }
+    onRequest: (_request, _reply, done) => { metrics.eventsReceived.inc(); done() }
   }, async (request, reply) => {
     const problems = eventProblems(request.body, Date.now() / 1000)
     if (problems.length > 0) throw invalidEvent(problems)
