@@ -29,8 +29,12 @@ COPY package.json package-lock.json ./
 # DATABASE_URL, and started without it, it exits at once with "Cannot find package
 # '@embedded-postgres/…'" instead of running a database inside the app's container. The only
 # other optional package in the production tree is pg-cloudflare, which is for Workers.
-# --ignore-scripts: no production dependency needs an install script.
+# --ignore-scripts: no production dependency needs an install script; our own postinstall,
+# patch-package, is run explicitly: it applies patches/ (postgres.js: a crash when PostgreSQL
+# drops a connection mid-transaction, porsager/postgres#1208, not yet fixed upstream).
+COPY patches ./patches
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+ && ./node_modules/.bin/patch-package --error-on-fail \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # dist/database/migrate.js reads ../../db/migrations/, i.e. /app/db/migrations.

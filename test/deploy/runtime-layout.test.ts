@@ -126,10 +126,19 @@ t.before(async () => {
     cp(join(ROOT, 'package.json'), join(layout, 'package.json')),
     cp(join(ROOT, 'package-lock.json'), join(layout, 'package-lock.json')),
     cp(join(ROOT, 'db'), join(layout, 'db'), { recursive: true }),
+    cp(join(ROOT, 'patches'), join(layout, 'patches'), { recursive: true }),
     // The build stage's `npm run build`, with the output in the layout.
     run(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(layout, 'dist')], ROOT)
   ])
   await run('npm', ['ci', ...await runtimeInstallFlags(), '--prefer-offline'], layout)
+  // The runtime stage's next step: --ignore-scripts skipped our postinstall, so it runs patch-package itself.
+  await run(join(layout, 'node_modules', '.bin', 'patch-package'), ['--error-on-fail'], layout)
+})
+
+t.test('the postgres.js patch is applied in the image', async t => {
+  t.match(await readFile(join(ROOT, 'Dockerfile'), 'utf8'), /\.\/node_modules\/\.bin\/patch-package --error-on-fail/, 'the runtime stage applies patches/')
+  const connection = await readFile(join(layout, 'node_modules', 'postgres', 'src', 'connection.js'), 'utf8')
+  t.match(connection, /porsager\/postgres#1208/, 'the connection fix is in the installed driver')
 })
 
 t.teardown(async () => {
