@@ -3,7 +3,6 @@
  * set, otherwise a throwaway embedded cluster. Both are migrated like production.
  */
 import { mkdtemp, rm, chmod } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -12,6 +11,9 @@ import type { Test } from 'tap'
 import { connect, type Sql } from '../../src/database/client.js'
 import { startEmbeddedPostgres } from '../../src/database/embedded.js'
 import { migrate } from '../../src/database/migrate.js'
+import { freePort } from './ports.js'
+
+export { freePort }
 
 export interface TestDatabase {
   /** Connection string of this file's own database. */
@@ -21,18 +23,6 @@ export interface TestDatabase {
 }
 
 const quiet = pino({ level: 'silent' })
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 async function serverUrl (t: Test): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL

@@ -14,7 +14,7 @@ import { tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
-import { freePort } from './ports.js'
+import { freePort } from '../../helpers/ports.js'
 
 export type StopMode = 'fast' | 'immediate'
 

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from './ports.js'
+import { freePort } from '../../helpers/ports.js'
 import { RssSampler } from './rss.js'
 
 export interface ServiceOptions {
