@@ -148,16 +148,6 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[], rece
         ${tx.array(sessions.map(s => s.start_time), FLOAT8)}::float8[],
         ${tx.array(sessions.map(s => s.end_time), FLOAT8)}::float8[]
       ) as input(s, u, d, p, l, st, et)
-      -- A session that exists with nothing this batch could fill in (or that is someone else's)
-      -- is left alone: ON CONFLICT locks the row even when its WHERE skips the update, and
-      -- concurrent flushes naming the same sessions would wait on each other's commits.
-      where not exists (
-        select 1 from sessions cur where cur.session_id = input.s and (cur.user_id <> input.u or not (
-          (cur.device_id is null and input.d is not null) or
-          (cur.platform is null and input.p is not null) or
-          (cur.location is null and input.l is not null) or
-          (cur.start_time is null and input.st is not null) or
-          (cur.end_time is null and input.et is not null))))
       on conflict (session_id) do update set
         device_id = coalesce(sessions.device_id, excluded.device_id),
         platform = coalesce(sessions.platform, excluded.platform),
@@ -223,8 +213,6 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[], rece
         ${tx.array(users.map(u => u.email), TEXT)}::text[],
         ${tx.array(users.map(u => u.timestamp), FLOAT8)}::float8[]
       ) as input(u, n, e, t)
-      -- An event older than the stored profile changes nothing: skip it before ON CONFLICT locks the row.
-      where not exists (select 1 from users cur where cur.user_id = input.u and cur.profile_at >= to_timestamp(input.t))
       on conflict (user_id) do update set
         name = excluded.name, email = excluded.email, profile_at = excluded.profile_at, updated_at = now()
       where excluded.profile_at > users.profile_at`
