@@ -100,8 +100,8 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
         version: '1.0.0',
         description: 'Per-session voice metrics into PostgreSQL: validated, buffered, committed in batches.'
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      ...(config.INGEST_API_KEYS !== undefined ? { security: [{ bearer: [] }] } : {})
+      // The ingest routes declare it when keys are on; health, metrics and docs stay open.
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })

@@ -13,11 +13,12 @@ export interface BatchRouteOptions extends IngestRouteOptions {
  * POST /data/batch: all or nothing. Every item is validated before any is buffered; the
  * valid batch goes to the buffer as one item, so it is written in one transaction.
  */
-export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, responses, maxEvents }) => {
+export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, responses, security, maxEvents }) => {
   const { ingest, metrics } = app
 
   app.post('/data/batch', {
     schema: {
+      security,
       summary: 'Ingest a batch of metrics events',
       description: `A JSON array (application/json) or NDJSON (application/x-ndjson, one event per line, blank lines ignored) of up to ${maxEvents} events. ` +
         'If any item is invalid nothing is stored and every bad item is named by its index. ' +

@@ -6,11 +6,12 @@ import { failed, refuse, refusedMessage } from './outcome.js'
 import type { IngestRouteOptions } from './ingest.js'
 
 /** POST /data: validate, hand to the buffer, translate the outcome into a status code. */
-export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, responses }) => {
+export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, responses, security }) => {
   const { ingest, metrics } = app
 
   app.post('/data', {
     schema: {
+      security,
       summary: 'Ingest one metrics event',
       description: 'Durable mode (default) answers 200 once the event is committed; buffered mode answers 202 once it is buffered.',
       body: EventSchema,

@@ -12,6 +12,8 @@ import { batchRoute } from './batch.js'
 import { dataRoute } from './data.js'
 
 export interface IngestRouteOptions {
+  /** The OpenAPI security requirement of the route: bearer when INGEST_API_KEYS is set. */
+  security: Array<Record<string, string[]>>
   /** The Retry-After for a 503, from the buffer's depth and drain rate. */
   retryAfterSeconds: () => number
   /** The error answers every ingest route documents. */
@@ -42,7 +44,8 @@ export const ingestRoutes: FastifyPluginAsync<{ config: Config }> = async (app, 
     apiKeys,
     ratePerMinute: config.RATE_LIMIT_PER_MINUTE
   })
-  const common = { retryAfterSeconds: app.ingest.retryAfter, responses: ERROR_RESPONSES }
+  const security = apiKeys.length > 0 ? [{ bearer: [] }] : []
+  const common = { retryAfterSeconds: app.ingest.retryAfter, responses: ERROR_RESPONSES, security }
   await app.register(dataRoute, common)
   await app.register(batchRoute, { ...common, maxEvents: config.BATCH_MAX_EVENTS })
 }

@@ -22,7 +22,10 @@ t.test('OpenAPI documents both ingest routes: request, every response code, an e
     t.ok(example, `${path} carries an example request`)
   }
   t.ok(spec.paths['/data'].post.responses['409'], '/data documents the session conflict')
-  t.same(spec.security, [{ bearer: [] }], 'bearer auth is documented when keys are on')
+  t.same(spec.paths['/data'].post.security, [{ bearer: [] }], 'bearer auth is documented on the ingest routes when keys are on')
+  t.same(spec.paths['/data/batch'].post.security, [{ bearer: [] }])
+  t.equal(spec.paths['/healthz'].get.security, undefined, 'and not on the open routes')
+  t.equal(spec.security, undefined)
 })
 
 t.test('/docs serves the browsable UI', async t => {
