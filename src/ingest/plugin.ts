@@ -13,7 +13,7 @@ import { EventStatus, recordRejects, writeBatch } from './writer.js'
 
 /** What became of a submission once its flush ended. */
 export type Settlement =
-  | { written: true, statuses: EventStatus[], sqlstates: Map<number, string> }
+  | { written: true, statuses: EventStatus[], sqlstates: ReadonlyMap<number, string> }
   | { written: false, failure: 'unavailable' | 'failed' }
 
 export type Admission =
@@ -60,6 +60,7 @@ const RETRY_BASE_MS = 100
 const RETRY_CAP_MS = 5_000
 // An outage fails every flush and fills the buffer; one log line per kind every 10 s says so.
 const LOG_EVERY_MS = 10_000
+const NO_SQLSTATES: ReadonlyMap<number, string> = new Map()
 
 export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
   const { sql, metrics, log } = app
@@ -98,9 +99,14 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
         let offset = 0
         for (const p of pending) {
           const statuses = result.statuses.slice(offset, offset + p.events.length)
-          const sqlstates = new Map<number, string>()
-          for (const [index, code] of result.sqlstates) {
-            if (index >= offset && index < offset + p.events.length) sqlstates.set(index - offset, code)
+          // Almost every flush refuses nothing: share one empty map instead of one per request.
+          let sqlstates: ReadonlyMap<number, string> = NO_SQLSTATES
+          if (result.sqlstates.size > 0) {
+            const own = new Map<number, string>()
+            for (const [index, code] of result.sqlstates) {
+              if (index >= offset && index < offset + p.events.length) own.set(index - offset, code)
+            }
+            sqlstates = own
           }
           offset += p.events.length
           const latency = (now - p.receivedAt) / 1000
