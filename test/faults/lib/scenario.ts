@@ -119,6 +119,11 @@ export async function cleanup (service: Service | undefined): Promise<void> {
   if (service !== undefined && service.exit === undefined) await service.stop('SIGKILL', 5_000)
 }
 
+/** Counts by code for the report: `INGEST_BUFFER_FULL:12 ECONNRESET:3`, '' when there are none. */
+export function tally (counts: ReadonlyMap<string, number>): string {
+  return [...counts].map(([code, n]) => `${code}:${n}`).join(' ')
+}
+
 /** Problems the service logged (warn and above), summarised by message, for the report. */
 export function loggedProblems (service: Service): string {
   const byMessage = new Map<string, number>()

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, type Scenario } from '../lib/scenario.js'
+import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 const DRAIN_TIMEOUT_MS = 60_000
@@ -71,8 +71,8 @@ export const bufferedRestart: Scenario = {
         'buffered while down': bufferedWhileDown,
         '503 while down': refusedWhileDown,
         'drain s': Number(drainSeconds.toFixed(2)),
-        '503 codes': [...report.codes503].map(([code, n]) => `${code}:${n}`).join(' '),
-        'no answer': [...report.networkErrors].map(([code, n]) => `${code}:${n}`).join(' ') || 0,
+        '503 codes': tally(report.codes503),
+        'no answer': tally(report.networkErrors) || 0,
         logged: loggedProblems(service)
       }
       return result

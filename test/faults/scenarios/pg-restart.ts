@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { firstAckAfter, startLoad } from '../lib/load.js'
 import type { StopMode } from '../lib/postgres.js'
-import { cleanup, loggedProblems, serviceFor, settle, type Scenario } from '../lib/scenario.js'
+import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 // After the restart the load goes on until the first acknowledgement, at most this long.
@@ -66,8 +66,8 @@ export function pgRestart (mode: StopMode): Scenario {
           'slow requests (sent at ms, took ms)': report.slow.map(r => `${r.sentAtMs}+${r.ms} ${r.outcome}`).join(', '),
           'down s': Number(((backAt - downAt) / 1000).toFixed(2)),
           '503 while down': refusedWhileDown,
-          '503 codes': [...report.codes503].map(([code, n]) => `${code}:${n}`).join(' '),
-          'no answer': [...report.networkErrors].map(([code, n]) => `${code}:${n}`).join(' ') || 0,
+          '503 codes': tally(report.codes503),
+          'no answer': tally(report.networkErrors) || 0,
           logged: loggedProblems(service),
           'postgres log of a slow stop': slowStopLog === '' ? '' : `\n${slowStopLog}`
         }

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { makeEvent } from '../lib/events.js'
 import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, type Scenario } from '../lib/scenario.js'
+import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 export const sigkill: Scenario = {
@@ -56,7 +56,7 @@ export const sigkill: Scenario = {
       result.facts = {
         'in buffer at SIGKILL': inBuffer,
         'restart to first 200 s': Number(restartSeconds.toFixed(2)),
-        'no answer': [...report.networkErrors].map(([code, n]) => `${code}:${n}`).join(' ') || 0,
+        'no answer': tally(report.networkErrors) || 0,
         logged: loggedProblems(service),
         'logged after restart': loggedProblems(restarted)
       }

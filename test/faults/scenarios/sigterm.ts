@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, type Scenario } from '../lib/scenario.js'
+import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 const SHUTDOWN_TIMEOUT_MS = 10_000
@@ -45,8 +45,8 @@ export function sigterm (ackMode: AckMode): Scenario {
         result.facts = {
           'exit ms': exit.ms,
           'buffered at SIGTERM': buffered,
-          '503 codes': [...report.codes503].map(([code, n]) => `${code}:${n}`).join(' '),
-          'no answer': [...report.networkErrors].map(([code, n]) => `${code}:${n}`).join(' ') || 0,
+          '503 codes': tally(report.codes503),
+          'no answer': tally(report.networkErrors) || 0,
           logged: loggedProblems(service)
         }
         return result
