@@ -5,7 +5,7 @@ export default [
   {
     rules: {
       // `export const Outcome = {…} as const` beside `export type Outcome` is our enum pattern
-      // (STYLE.md); the compiler already rejects real redeclarations.
+      // (src/errors.ts ErrorCode, src/config.ts AckMode); the compiler already rejects real redeclarations.
       '@typescript-eslint/no-redeclare': 'off'
     }
   }

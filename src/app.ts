@@ -6,15 +6,13 @@ import type { Sql } from './database/client.js'
 import { databasePlugin } from './database/plugin.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { ErrorCode, IngestError, batchProblems, errorBody, fieldProblems, invalidBatch, invalidEvent } from './errors.js'
+import { ErrorCode, IngestError, errorBody, type ForeignCode } from './errors.js'
 import { ingestPlugin } from './ingest/plugin.js'
-import type { Clock } from './ingest/ring-buffer.js'
-import { metricsPlugin, RejectReason } from './metrics.js'
+import type { Clock } from './clock.js'
+import { metricsPlugin } from './metrics.js'
 import { ingestRoutes } from './routes/ingest.js'
-import { operationsRoutes } from './routes/health.js'
+import { operationsRoutes } from './routes/operations.js'
 import { readinessPlugin } from './readiness.js'
-
-const INGEST_ROUTES = new Set(['/data', '/data/batch'])
 
 export interface AppDeps {
   sql: Sql
@@ -65,29 +63,24 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
     done()
   })
 
-  app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string, validation?: unknown }, request, reply) => {
-    if (err.validation !== undefined) {
-      const problems = fieldProblems(err.validation as Parameters<typeof fieldProblems>[0])
-      err = request.routeOptions.url === '/data/batch' ? invalidBatch(batchProblems(problems)) : invalidEvent(problems)
-    }
+  // The generic fallback: our own client errors as they are, a Fastify or plugin 4xx with its
+  // code, and a 500 that keeps the real message in the log. Route families add their own
+  // handling in their own scope (routes/ingest.ts).
+  app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string }, request, reply) => {
     const statusCode = err.statusCode ?? 500
     if (statusCode < 500) {
-      // Auth and rate-limit refusals are counted where they happen, under their own reasons.
-      if (statusCode !== 401 && statusCode !== 429 && INGEST_ROUTES.has(request.routeOptions.url ?? '')) {
-        app.metrics.eventsRejected.inc({ reason: RejectReason.validation })
-      }
       if (err instanceof IngestError) {
         return reply.code(statusCode).send(errorBody(statusCode, err.code, err.message, err.details, err.omittedDetails))
       }
-      return reply.code(statusCode).send(errorBody(statusCode, err.code ?? 'INGEST_BAD_REQUEST', err.message))
+      return reply.code(statusCode).send(errorBody(statusCode, (err.code as ForeignCode | undefined) ?? ErrorCode.badRequest, err.message))
     }
-    // The real message stays in the log: no stack, SQL or parameters reach the client.
+    // No stack, SQL or parameters reach the client.
     request.log.error({ err }, 'request failed')
     return reply.code(500).send(errorBody(500, ErrorCode.internal, 'internal error'))
   })
 
   app.setNotFoundHandler(async (request, reply) => {
-    return reply.code(404).send(errorBody(404, 'INGEST_NOT_FOUND', `no route for ${request.method} ${request.url}`))
+    return reply.code(404).send(errorBody(404, ErrorCode.notFound, `no route for ${request.method} ${request.url}`))
   })
 
   await app.register(databasePlugin, { sql: deps.sql })

@@ -1,10 +1,15 @@
 import type { FastifySchemaValidationError } from 'fastify'
-import type { ErrorBody } from './ingest/schema.js'
-import type { FieldProblem } from './ingest/schema.js'
+import type { ErrorBody, FieldProblem } from './http/responses.js'
 
-/** Our stable error codes; clients switch on these, never on messages. */
+/** Our stable error codes, every one of them; clients switch on these, never on messages. */
 export const ErrorCode = {
+  badRequest: 'INGEST_BAD_REQUEST',
+  invalidJson: 'INGEST_INVALID_JSON',
+  invalidUtf8: 'INGEST_INVALID_UTF8',
   validation: 'INGEST_VALIDATION',
+  unauthorized: 'INGEST_UNAUTHORIZED',
+  notFound: 'INGEST_NOT_FOUND',
+  rateLimited: 'INGEST_RATE_LIMITED',
   batchTooLarge: 'INGEST_BATCH_TOO_LARGE',
   bufferFull: 'INGEST_BUFFER_FULL',
   shuttingDown: 'INGEST_SHUTTING_DOWN',
@@ -13,6 +18,9 @@ export const ErrorCode = {
   rejectedByDatabase: 'INGEST_REJECTED_BY_DATABASE',
   internal: 'INGEST_INTERNAL'
 } as const
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+/** A code of Fastify's or one of its plugins' (FST_ERR_CTP_BODY_TOO_LARGE, …), passed through as it is. */
+export type ForeignCode = `FST_${string}`
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -27,7 +35,7 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable'
 }
 
-export function errorBody (statusCode: number, code: string, message: string, details?: FieldProblem[], omittedDetails?: number): ErrorBody {
+export function errorBody (statusCode: number, code: ErrorCode | ForeignCode, message: string, details?: FieldProblem[], omittedDetails?: number): ErrorBody {
   const body: ErrorBody = { status: 'error', statusCode, code, error: STATUS_TEXT[statusCode] ?? 'Error', message }
   if (details !== undefined) body.details = details
   if (omittedDetails !== undefined) body.omittedDetails = omittedDetails
@@ -38,14 +46,14 @@ export function errorBody (statusCode: number, code: string, message: string, de
 export class IngestError extends Error {
   /** Problems beyond those listed in details. */
   omittedDetails?: number
-  constructor (readonly statusCode: number, readonly code: string, message: string, readonly details?: FieldProblem[]) {
+  constructor (readonly statusCode: number, readonly code: ErrorCode, message: string, readonly details?: FieldProblem[]) {
     super(message)
     this.name = 'IngestError'
   }
 }
 
 export function invalidEvent (problems: FieldProblem[]): IngestError {
-  return new IngestError(400, ErrorCode.validation, `invalid event: ${summarize(problems)}`, problems)
+  return new IngestError(400, ErrorCode.validation, `invalid event: ${describeProblems(problems)}`, problems)
 }
 
 const NUL_PATTERN = '^[^\\u0000]*$'
@@ -103,11 +111,12 @@ export function invalidBatch (problems: FieldProblem[]): IngestError {
   const omitted = problems.length - shown.length
   const items = new Set(problems.map(p => p.index)).size
   const error = new IngestError(400, ErrorCode.validation,
-    `invalid batch: ${problems.length} problem(s) in ${items} item(s), nothing was stored; first: ${summarize(shown.slice(0, 3))}`, shown)
+    `invalid batch: ${problems.length} problem(s) in ${items} item(s), nothing was stored; first: ${describeProblems(shown.slice(0, 3))}`, shown)
   if (omitted > 0) error.omittedDetails = omitted
   return error
 }
 
-function summarize (problems: readonly FieldProblem[]): string {
+/** Problems as one line of a message: `[3]/email must be a valid email; …`. */
+function describeProblems (problems: readonly FieldProblem[]): string {
   return problems.map(p => `${p.index === undefined ? '' : `[${p.index}]`}${p.path} ${p.message}`).join('; ')
 }

@@ -5,6 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { FLUSH_TRIGGERS } from './ingest/ring-buffer.js'
 
 export const RejectReason = {
   validation: 'validation',
@@ -19,7 +20,6 @@ export const RejectReason = {
 } as const
 export type RejectReason = typeof RejectReason[keyof typeof RejectReason]
 
-const FLUSH_TRIGGERS = ['size', 'time', 'idle', 'close'] as const
 const FLUSH_OUTCOMES = ['ok', 'error'] as const
 
 // For a service whose p99 is tens of milliseconds: fine steps up to 100 ms, coarse past it.

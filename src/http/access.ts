@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import bearerAuth from '@fastify/bearer-auth'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { errorBody } from '../errors.js'
+import { ErrorCode, IngestError, errorBody } from '../errors.js'
 import { RejectReason } from '../metrics.js'
 
 export interface AccessOptions {
@@ -34,7 +34,7 @@ export async function registerAccess (app: FastifyInstance, { apiKeys, ratePerMi
       verifyErrorLogLevel: 'warn',
       errorResponse: err => {
         metrics.eventsRejected.inc({ reason: RejectReason.auth })
-        return errorBody(401, 'INGEST_UNAUTHORIZED', `${err.message}: send Authorization: Bearer <key>`)
+        return errorBody(401, ErrorCode.unauthorized, `${err.message}: send Authorization: Bearer <key>`)
       }
     })
   }
@@ -44,11 +44,9 @@ export async function registerAccess (app: FastifyInstance, { apiKeys, ratePerMi
       timeWindow: 60_000,
       keyGenerator: clientKey,
       onExceeded: () => { metrics.eventsRejected.inc({ reason: RejectReason.rateLimited }) },
-      errorResponseBuilder: (_request, context) => ({
-        ...errorBody(429, 'INGEST_RATE_LIMITED', `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
-        // @fastify/rate-limit throws what this returns: statusCode makes it a 429, not a 500.
-        statusCode: 429
-      })
+      // @fastify/rate-limit throws what this returns; the error handlers answer it as any 4xx.
+      errorResponseBuilder: (_request, context) =>
+        new IngestError(429, ErrorCode.rateLimited, `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`)
     })
   }
 }

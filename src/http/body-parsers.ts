@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import secureJson from 'secure-json-parse'
-import { IngestError } from '../errors.js'
+import { ErrorCode, IngestError } from '../errors.js'
 
 export const NDJSON = 'application/x-ndjson'
 
@@ -14,7 +14,7 @@ function decode (body: Buffer): string {
   try {
     return utf8.decode(body)
   } catch {
-    throw new IngestError(400, 'INGEST_INVALID_UTF8', 'the body is not valid UTF-8')
+    throw new IngestError(400, ErrorCode.invalidUtf8, 'the body is not valid UTF-8')
   }
 }
 
@@ -23,7 +23,7 @@ function parseJson (text: string, where: string): unknown {
     // __proto__ and constructor.prototype keys are refused, not silently dropped.
     return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
   } catch (err) {
-    throw new IngestError(400, 'INGEST_INVALID_JSON', `${where} is not valid JSON: ${(err as Error).message}`)
+    throw new IngestError(400, ErrorCode.invalidJson, `${where} is not valid JSON: ${(err as Error).message}`)
   }
 }
 

@@ -7,7 +7,8 @@
  * fails the whole batch instead; one bad row must not cost its neighbours.)
  */
 import type { MetricEvent } from './schema.js'
-import { EventStatus, RejectCode, summarize, type BatchResult, type Reject } from './writer.js'
+import { ErrorCode } from '../errors.js'
+import { EventStatus, batchResult, type BatchResult, type Reject } from './writer.js'
 
 export interface IsolationDeps {
   /** Writes events in one transaction; throws if the database refuses it. */
@@ -25,14 +26,14 @@ export async function writeIsolating (deps: IsolationDeps, events: readonly Metr
     if (!deps.isPoison(err)) throw err
     if (events.length === 1) {
       const { code, message } = err as { code: string, message: string }
-      await deps.reject([{ event: events[0]!, receivedAt: receivedAt[0]!, code: RejectCode.rejectedByDatabase, sqlstate: code, message }])
-      return summarize([EventStatus.rejected], new Map([[0, code]]))
+      await deps.reject([{ event: events[0]!, receivedAt: receivedAt[0]!, code: ErrorCode.rejectedByDatabase, sqlstate: code, message }])
+      return batchResult([EventStatus.rejected], new Map([[0, code]]))
     }
     const middle = events.length >>> 1
     const left = await writeIsolating(deps, events.slice(0, middle), receivedAt.slice(0, middle))
     const right = await writeIsolating(deps, events.slice(middle), receivedAt.slice(middle))
     const sqlstates = new Map(left.sqlstates)
     for (const [index, code] of right.sqlstates) sqlstates.set(index + middle, code)
-    return summarize([...left.statuses, ...right.statuses], sqlstates)
+    return batchResult([...left.statuses, ...right.statuses], sqlstates)
   }
 }

@@ -3,26 +3,11 @@
  * when a batch leaves it. Pure: no fastify, postgres or prom-client here —
  * batching is separate from sending (the OpenTelemetry batchprocessor split).
  */
+import { systemClock, unref, type Clock } from '../clock.js'
 
-export type FlushTrigger = 'size' | 'time' | 'idle' | 'close'
-
-/** The timers the ring uses; tests pass a mock clock instead of sleeping. */
-export interface Clock {
-  setTimeout: (fn: () => void, ms: number) => unknown
-  clearTimeout: (handle: any) => void
-  setImmediate: (fn: () => void) => unknown
-}
-
-/** Real timers; the flush timer is unref()'d so it never holds the process open. */
-export const systemClock: Clock = {
-  setTimeout (fn, ms) {
-    const timer = setTimeout(fn, ms)
-    timer.unref()
-    return timer
-  },
-  clearTimeout (handle) { clearTimeout(handle) },
-  setImmediate (fn) { return setImmediate(fn) }
-}
+/** What started a flush; every flush is labelled with one (the OpenTelemetry batchprocessor's habit). */
+export const FLUSH_TRIGGERS = ['size', 'time', 'idle', 'close'] as const
+export type FlushTrigger = typeof FLUSH_TRIGGERS[number]
 
 export interface RingBufferOptions<T> {
   /** Hard bound on rows held, buffered plus in flight: push() returns false past it. */
@@ -179,6 +164,8 @@ export class RingBuffer<T> {
         this.#timeDue = true
         this.#schedule()
       }, this.#maxWaitMs)
+      // The flush timer never holds the process open: close() flushes what is left.
+      unref(this.#timer)
     }
   }
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import type { FieldProblem } from '../http/responses.js'
 
 /** 2000-01-01T00:00:00Z: nothing this service ingests is older. */
 export const MIN_TIMESTAMP_SECONDS = 946_684_800
@@ -60,13 +61,6 @@ export const EventSchema = Type.Object({
 
 export type MetricEvent = Static<typeof EventSchema>
 
-export interface FieldProblem {
-  /** The item of a batch the problem is in. */
-  index?: number
-  path: string
-  message: string
-}
-
 /**
  * The rules JSON Schema cannot state: a bound that moves with the clock, and a
  * comparison between two fields. Runs after the schema has passed.
@@ -86,24 +80,6 @@ export function eventProblems (event: MetricEvent, nowSeconds: number): FieldPro
   return problems
 }
 
-export const SuccessSchema = Type.Object({
-  status: Type.Union([Type.Literal('success'), Type.Literal('accepted')]),
-  duplicate: Type.Optional(Type.Boolean({ description: 'The event_id was already stored: acknowledged, not stored again' }))
-}, { examples: [{ status: 'success' }] })
-
-export const RejectedItemSchema = Type.Object({
-  index: Type.Integer(),
-  code: Type.String(),
-  message: Type.String()
-})
-
-export const BatchSuccessSchema = Type.Object({
-  status: Type.Union([Type.Literal('success'), Type.Literal('accepted')]),
-  accepted: Type.Integer({ description: 'Events stored by this request (durable), or buffered (buffered mode)' }),
-  duplicates: Type.Integer({ description: 'Events whose event_id was already stored' }),
-  rejected: Type.Array(RejectedItemSchema, { description: 'Items refused by the database, e.g. a session owned by another user' })
-}, { examples: [{ status: 'success', accepted: 998, duplicates: 1, rejected: [{ index: 17, code: 'INGEST_SESSION_CONFLICT', message: 'session 5 belongs to another user' }] }] })
-
 export function batchSchema (maxEvents: number) {
   const example = EXAMPLE_EVENT
   return Type.Array(EventSchema, {
@@ -112,18 +88,3 @@ export function batchSchema (maxEvents: number) {
     description: `Up to ${maxEvents} events; as a JSON array (application/json) or one per line (application/x-ndjson)`
   })
 }
-
-export const ErrorSchema = Type.Object({
-  status: Type.Literal('error'),
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  details: Type.Optional(Type.Array(Type.Object({
-    index: Type.Optional(Type.Integer({ description: 'The batch item (from 0)' })),
-    path: Type.String({ description: 'JSON pointer to the field inside the event' }),
-    message: Type.String()
-  }))),
-  omittedDetails: Type.Optional(Type.Integer({ description: 'Problems beyond the first 100 listed' }))
-})
-export type ErrorBody = Static<typeof ErrorSchema>

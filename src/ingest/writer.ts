@@ -6,6 +6,7 @@
  * prepares one statement per row count and stops at 65,534 parameters — porsager/postgres#997).
  */
 import type { Sql } from '../database/client.js'
+import { ErrorCode } from '../errors.js'
 import type { TransactionSql } from 'postgres'
 import type { MetricEvent } from './schema.js'
 
@@ -39,17 +40,12 @@ export interface BatchResult {
   rejected: number
 }
 
-export const RejectCode = {
-  sessionConflict: 'INGEST_SESSION_CONFLICT',
-  rejectedByDatabase: 'INGEST_REJECTED_BY_DATABASE'
-} as const
-
 /** An event kept in ingest_rejects instead of user_metrics. */
 export interface Reject {
   event: MetricEvent
   /** When the service received it, epoch milliseconds. */
   receivedAt: number
-  code: typeof RejectCode[keyof typeof RejectCode]
+  code: typeof ErrorCode.sessionConflict | typeof ErrorCode.rejectedByDatabase
   sqlstate: string | null
   message: string
 }
@@ -182,7 +178,7 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[], rece
         conflicts.push({
           event,
           receivedAt: receivedAt?.[i] ?? Date.now(),
-          code: RejectCode.sessionConflict,
+          code: ErrorCode.sessionConflict,
           sqlstate: null,
           message: `session ${event.session_id} belongs to another user`
         })
@@ -201,7 +197,7 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[], rece
       positions.push(i)
     }
     if (conflicts.length > 0) await insertRejects(tx, conflicts)
-    if (accepted.length === 0) return summarize(statuses)
+    if (accepted.length === 0) return batchResult(statuses)
 
     const users = userRows(accepted)
     await tx`
@@ -241,7 +237,7 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[], rece
         if (id !== null && !stored.has(id)) statuses[positions[k]!] = EventStatus.duplicate
       }
     }
-    return summarize(statuses)
+    return batchResult(statuses)
   })
 }
 
@@ -264,7 +260,8 @@ async function insertRejects (tx: TransactionSql, rejects: readonly Reject[]): P
     ) as input(e, id, c, st, m, r)`
 }
 
-export function summarize (statuses: EventStatus[], sqlstates = new Map<number, string>()): BatchResult {
+/** A batch's result from its statuses: the counts beside them. */
+export function batchResult (statuses: EventStatus[], sqlstates = new Map<number, string>()): BatchResult {
   const counts = { committed: 0, duplicate: 0, conflict: 0, rejected: 0 }
   for (const status of statuses) counts[status]++
   return {

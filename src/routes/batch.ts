@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorCode, IngestError, invalidBatch } from '../errors.js'
-import { BatchSuccessSchema, ErrorSchema, batchSchema, eventProblems, type FieldProblem } from '../ingest/schema.js'
+import { ErrorCode, IngestError, batchProblems, fieldProblems, invalidBatch } from '../errors.js'
+import { BatchSuccessSchema, type FieldProblem } from '../http/responses.js'
+import { batchSchema, eventProblems } from '../ingest/schema.js'
 import { EventStatus } from '../ingest/writer.js'
-import { failed, refuse, refusedMessage } from './outcome.js'
-import type { IngestRouteOptions } from './ingest.js'
+import { ERROR_RESPONSES, answerNotWritten, countAdmission, refuse, refusedMessage, type IngestRouteOptions } from './outcome.js'
 
 export interface BatchRouteOptions extends IngestRouteOptions {
   maxEvents: number
@@ -13,7 +13,7 @@ export interface BatchRouteOptions extends IngestRouteOptions {
  * POST /data/batch: all or nothing. Every item is validated before any is buffered; the
  * valid batch goes to the buffer as one item, so it is written in one transaction.
  */
-export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, responses, security, maxEvents }) => {
+export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, security, maxEvents }) => {
   const { ingest, metrics } = app
 
   app.post('/data/batch', {
@@ -28,10 +28,11 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
       response: {
         200: BatchSuccessSchema,
         202: BatchSuccessSchema,
-        413: ErrorSchema,
-        ...responses
+        ...ERROR_RESPONSES
       }
     },
+    // Every bad item named by its index, in our error body.
+    schemaErrorFormatter: errors => invalidBatch(batchProblems(fieldProblems(errors))),
     onRequest: (_request, _reply, done) => { metrics.eventsReceived.inc(); done() },
     // Refuse an oversized batch before the schema walks every item of it.
     preValidation: async request => {
@@ -51,14 +52,14 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
     metrics.eventsReceived.inc(Math.max(0, events.length - 1))
 
     const admission = ingest.submit(events)
-    const refused = refuse(reply, admission, metrics, retryAfterSeconds, events.length)
-    if (refused !== undefined) return refused
-    if (admission.status !== 'queued' || admission.outcome === undefined) {
+    countAdmission(metrics, admission, events.length)
+    if (admission.status !== 'queued') return refuse(reply, admission, retryAfterSeconds)
+    if (admission.outcome === undefined) {
       return reply.code(202).send({ status: 'accepted', accepted: events.length, duplicates: 0, rejected: [] } as const)
     }
 
     const settlement = await admission.outcome
-    if (!settlement.written) return failed(reply, settlement, retryAfterSeconds)
+    if (!settlement.written) return answerNotWritten(reply, settlement, retryAfterSeconds)
     let accepted = 0
     let duplicates = 0
     const rejected: Array<{ index: number, code: string, message: string }> = []

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorCode, errorBody, invalidEvent } from '../errors.js'
-import { ErrorSchema, EventSchema, SuccessSchema, eventProblems } from '../ingest/schema.js'
+import { ErrorCode, errorBody, fieldProblems, invalidEvent } from '../errors.js'
+import { ErrorSchema, SuccessSchema } from '../http/responses.js'
+import { EventSchema, eventProblems } from '../ingest/schema.js'
 import { EventStatus } from '../ingest/writer.js'
-import { failed, refuse, refusedMessage } from './outcome.js'
-import type { IngestRouteOptions } from './ingest.js'
+import { ERROR_RESPONSES, answerNotWritten, countAdmission, refuse, refusedMessage, type IngestRouteOptions } from './outcome.js'
 
 /** POST /data: validate, hand to the buffer, translate the outcome into a status code. */
-export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, responses, security }) => {
+export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, security }) => {
   const { ingest, metrics } = app
 
   app.post('/data', {
@@ -19,24 +19,25 @@ export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (a
         200: SuccessSchema,
         202: SuccessSchema,
         409: ErrorSchema,
-        422: ErrorSchema,
-        ...responses
+        ...ERROR_RESPONSES
       }
     },
+    // Every invalid field named, in our error body.
+    schemaErrorFormatter: errors => invalidEvent(fieldProblems(errors)),
     onRequest: (_request, _reply, done) => { metrics.eventsReceived.inc(); done() }
   }, async (request, reply) => {
     const problems = eventProblems(request.body, Date.now() / 1000)
     if (problems.length > 0) throw invalidEvent(problems)
 
     const admission = ingest.submit([request.body])
-    const refused = refuse(reply, admission, metrics, retryAfterSeconds, 1)
-    if (refused !== undefined) return refused
-    if (admission.status !== 'queued' || admission.outcome === undefined) {
+    countAdmission(metrics, admission, 1)
+    if (admission.status !== 'queued') return refuse(reply, admission, retryAfterSeconds)
+    if (admission.outcome === undefined) {
       return reply.code(202).send({ status: 'accepted' } as const)
     }
 
     const settlement = await admission.outcome
-    if (!settlement.written) return failed(reply, settlement, retryAfterSeconds)
+    if (!settlement.written) return answerNotWritten(reply, settlement, retryAfterSeconds)
     switch (settlement.statuses[0]) {
       case EventStatus.committed:
         return { status: 'success' } as const

@@ -1,34 +1,17 @@
 /**
  * The ingest routes and what only they need: compressed bodies, strict JSON/NDJSON parsing,
- * API keys and rate limits. Encapsulated, so /healthz, /readyz and /metrics stay open.
+ * API keys, rate limits, and their own error handler. Encapsulated, so /healthz, /readyz and
+ * /metrics stay open and the app-wide handler stays the generic fallback.
  */
 import compress from '@fastify/compress'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from '../config.js'
 import { registerAccess } from '../http/access.js'
 import { registerBodyParsers } from '../http/body-parsers.js'
-import { ErrorSchema } from '../ingest/schema.js'
+import { RejectReason } from '../metrics.js'
 import { batchRoute } from './batch.js'
 import { dataRoute } from './data.js'
-
-export interface IngestRouteOptions {
-  /** The OpenAPI security requirement of the route: bearer when INGEST_API_KEYS is set. */
-  security: Array<Record<string, string[]>>
-  /** The Retry-After for a 503, from the buffer's depth and drain rate. */
-  retryAfterSeconds: () => number
-  /** The error answers every ingest route documents. */
-  responses: Record<number, typeof ErrorSchema>
-}
-
-const ERROR_RESPONSES = {
-  400: ErrorSchema,
-  401: ErrorSchema,
-  413: ErrorSchema,
-  415: ErrorSchema,
-  422: ErrorSchema,
-  429: ErrorSchema,
-  503: ErrorSchema
-}
+import type { IngestRouteOptions } from './outcome.js'
 
 export const ingestRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   registerBodyParsers(app, config.BODY_LIMIT_BYTES)
@@ -44,8 +27,22 @@ export const ingestRoutes: FastifyPluginAsync<{ config: Config }> = async (app, 
     apiKeys,
     ratePerMinute: config.RATE_LIMIT_PER_MINUTE
   })
-  const security = apiKeys.length > 0 ? [{ bearer: [] }] : []
-  const common = { retryAfterSeconds: app.ingest.retryAfter, responses: ERROR_RESPONSES, security }
+
+  // A client error on these routes is an event refused at the door; auth and rate-limit
+  // refusals are counted where they happen, under their own reasons. The answer itself is the
+  // app-wide handler's: a handler that throws hands the error to its parent's.
+  app.setErrorHandler((err: Error & { statusCode?: number }, _request, _reply) => {
+    const statusCode = err.statusCode ?? 500
+    if (statusCode < 500 && statusCode !== 401 && statusCode !== 429) {
+      app.metrics.eventsRejected.inc({ reason: RejectReason.validation })
+    }
+    throw err
+  })
+
+  const common: IngestRouteOptions = {
+    retryAfterSeconds: app.ingest.retryAfter,
+    security: apiKeys.length > 0 ? [{ bearer: [] }] : []
+  }
   await app.register(dataRoute, common)
   await app.register(batchRoute, { ...common, maxEvents: config.BATCH_MAX_EVENTS })
 }

@@ -1,29 +1,53 @@
 /** How the buffer's answers become HTTP answers; shared by /data and /data/batch. */
 import type { FastifyReply } from 'fastify'
 import { ErrorCode, errorBody } from '../errors.js'
-import type { Admission, Settlement } from '../ingest/plugin.js'
+import { ErrorSchema } from '../http/responses.js'
+import type { Admission, Settlement } from '../ingest/settlement.js'
 import { RejectReason, type Metrics } from '../metrics.js'
 
-/** 503 + Retry-After when the buffer cannot take the events; undefined when it did. */
-export function refuse (reply: FastifyReply, admission: Admission, metrics: Metrics, retryAfterSeconds: () => number, events: number): FastifyReply | undefined {
-  if (admission.status === 'queued') {
-    metrics.eventsAccepted.inc(events)
-    return undefined
-  }
-  const full = admission.status === 'full'
-  metrics.eventsRejected.inc({ reason: full ? RejectReason.bufferFull : RejectReason.shuttingDown }, events)
-  return reply.code(503).header('retry-after', retryAfterSeconds()).send(full
+/** What every ingest route is given by the route family that registers it. */
+export interface IngestRouteOptions {
+  /** The OpenAPI security requirement of the route: bearer when INGEST_API_KEYS is set. */
+  security: Array<Record<string, string[]>>
+  /** The Retry-After for a 503, from the buffer's depth and drain rate. */
+  retryAfterSeconds: () => number
+}
+
+/** The error answers every ingest route documents. */
+export const ERROR_RESPONSES = {
+  400: ErrorSchema,
+  401: ErrorSchema,
+  413: ErrorSchema,
+  415: ErrorSchema,
+  422: ErrorSchema,
+  429: ErrorSchema,
+  500: ErrorSchema,
+  503: ErrorSchema
+}
+
+/** Counts the events of an admission: accepted when queued, rejected (with why) when not. */
+export function countAdmission (metrics: Metrics, admission: Admission, events: number): void {
+  if (admission.status === 'queued') metrics.eventsAccepted.inc(events)
+  else metrics.eventsRejected.inc({ reason: admission.status === 'full' ? RejectReason.bufferFull : RejectReason.shuttingDown }, events)
+}
+
+/** 503 + Retry-After for events the buffer did not take: it is full, or the service is closing. */
+export function refuse (reply: FastifyReply, admission: Exclude<Admission, { status: 'queued' }>, retryAfterSeconds: () => number): FastifyReply {
+  return reply.code(503).header('retry-after', retryAfterSeconds()).send(admission.status === 'full'
     ? errorBody(503, ErrorCode.bufferFull, 'the ingest buffer is full; nothing was stored, retry later')
     : errorBody(503, ErrorCode.shuttingDown, 'the service is shutting down; nothing was stored, retry on another instance'))
 }
 
-/** A durable flush that did not write: 503 when it is worth retrying, otherwise a 500. */
-export function failed (reply: FastifyReply, settlement: Extract<Settlement, { written: false }>, retryAfterSeconds: () => number): FastifyReply {
+/**
+ * A durable flush that did not write: 503 + Retry-After when the database was unavailable
+ * (worth retrying), 500 when it refused the batch (the flusher logged why; the client sees no SQL).
+ */
+export function answerNotWritten (reply: FastifyReply, settlement: Extract<Settlement, { written: false }>, retryAfterSeconds: () => number): FastifyReply {
   if (settlement.failure === 'unavailable') {
     return reply.code(503).header('retry-after', retryAfterSeconds())
       .send(errorBody(503, ErrorCode.databaseUnavailable, 'the database is unavailable; nothing was stored, retry later'))
   }
-  throw new Error('flush failed')
+  return reply.code(500).send(errorBody(500, ErrorCode.internal, 'internal error'))
 }
 
 /** What a client is told about an event the database refused on its own. */

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { writeIsolating, type IsolationDeps } from '../../src/ingest/isolate.js'
 import type { MetricEvent } from '../../src/ingest/schema.js'
-import { summarize, EventStatus, type Reject } from '../../src/ingest/writer.js'
+import { batchResult, EventStatus, type Reject } from '../../src/ingest/writer.js'
 
 /** A stand-in for the database's verdict on a transaction: refuse any batch holding a poison id. */
 function deps (poison: Set<number>, otherFailure?: Error) {
@@ -13,7 +13,7 @@ function deps (poison: Set<number>, otherFailure?: Error) {
       writes.push(ids)
       if (otherFailure !== undefined) throw otherFailure
       if (ids.some(id => poison.has(id))) throw Object.assign(new Error('poison'), { code: 'P0001' })
-      return summarize(ids.map(() => EventStatus.committed))
+      return batchResult(ids.map(() => EventStatus.committed))
     },
     reject: async rejects => { rejected.push(...rejects) },
     isPoison: err => (err as { code?: string }).code === 'P0001'
