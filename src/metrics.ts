@@ -140,6 +140,12 @@ export function createMetrics () {
       registers,
       collect () { this.set(sources.ready() ? 1 : 0) }
     }),
+    rowCacheLookups: new Counter({
+      name: 'ingest_row_cache_lookups_total',
+      help: 'Lookups of the sessions and users a process knows are stored (ROW_CACHE_ENTRIES): a hit is a row a flush need not write',
+      labelNames: ['table', 'result'] as const,
+      registers
+    }),
     databaseErrors: new Counter({
       name: 'ingest_database_errors_total',
       help: 'Failed flush attempts, by SQLSTATE class (or client error code)',

@@ -9,7 +9,8 @@ import { AckMode, type Config } from '../config.js'
 import { classifyFailure, Failure } from '../database/errors.js'
 import { Flusher, type Pending } from './flusher.js'
 import { writeIsolating } from './isolate.js'
-import { RingBuffer } from './ring-buffer.js'
+import { knownRowsCache } from './known-rows.js'
+import { Lanes } from './lanes.js'
 import type { MetricEvent } from './schema.js'
 import type { Admission, Settlement } from './settlement.js'
 import { closeBy } from './shutdown.js'
@@ -17,7 +18,7 @@ import { recordRejects, writeBatch, type Reject } from './writer.js'
 
 export interface Ingest {
   readonly ackMode: AckMode
-  readonly buffer: RingBuffer<Pending>
+  readonly buffer: Lanes<Pending>
   /**
    * Places events in the buffer, all or none. In durable mode `outcome` settles once the
    * transaction holding them has ended.
@@ -37,7 +38,7 @@ declare module 'fastify' {
 
 export type IngestOptions = Pick<Config,
   'ACK_MODE' | 'RING_CAPACITY' | 'FLUSH_MAX_ROWS' | 'FLUSH_INTERVAL_MS' | 'FLUSH_CONCURRENCY' |
-  'FLUSH_WHEN_IDLE' | 'SHUTDOWN_TIMEOUT_MS' | 'RETRY_AFTER_SECONDS'> & { clock?: Clock }
+  'FLUSH_WHEN_IDLE' | 'SHUTDOWN_TIMEOUT_MS' | 'RETRY_AFTER_SECONDS' | 'ROW_CACHE_ENTRIES'> & { clock?: Clock }
 
 // Flushes still retrying a lost database stop at 80 % of the shutdown timeout, leaving the rest
 // to answer their clients and close the pool.
@@ -48,6 +49,15 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
   const clock = options.clock ?? systemClock
   const ackMode = options.ACK_MODE
   let accepting = true
+  // Bound children: a lookup per row per flush must not hash a label set each time.
+  const lookups = {
+    sessions: { hit: metrics.rowCacheLookups.labels('sessions', 'hit'), miss: metrics.rowCacheLookups.labels('sessions', 'miss') },
+    users: { hit: metrics.rowCacheLookups.labels('users', 'hit'), miss: metrics.rowCacheLookups.labels('users', 'miss') }
+  }
+  const known = knownRowsCache(options.ROW_CACHE_ENTRIES, {
+    hit: table => { lookups[table].hit.inc() },
+    miss: table => { lookups[table].miss.inc() }
+  })
 
   const flusher = new Flusher({
     ackMode,
@@ -55,7 +65,7 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
     log,
     clock,
     write: async (events, receivedAt) => await writeIsolating({
-      write: async (some, at) => await writeBatch(sql, some, at),
+      write: async (some, at) => await writeBatch(sql, some, at, known),
       reject: async (rejects: Reject[]) => {
         for (const r of rejects) log.warn({ sqlstate: r.sqlstate, eventId: r.event.event_id, reason: r.message }, 'event refused by the database: kept in ingest_rejects')
         await recordRejects(sql, rejects)
@@ -64,11 +74,13 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
     }, events, receivedAt)
   })
 
-  const buffer = new RingBuffer<Pending>({
+  const buffer = new Lanes<Pending>({
+    lanes: options.FLUSH_CONCURRENCY,
+    // An empty batch has no user; it writes nothing, any lane will do.
+    keyOf: pending => pending.events[0]?.user_id ?? 0,
     capacity: options.RING_CAPACITY,
     maxBatchRows: options.FLUSH_MAX_ROWS,
     maxWaitMs: options.FLUSH_INTERVAL_MS,
-    concurrency: options.FLUSH_CONCURRENCY,
     flushWhenIdle: options.FLUSH_WHEN_IDLE,
     weigh: pending => pending.events.length,
     flush: flusher.flush,

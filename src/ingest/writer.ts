@@ -1,13 +1,26 @@
 /**
  * A batch in, one transaction out. The only file that knows the tables' SQL.
  *
+ * Two ways to write a batch, with one outcome:
+ * - **One statement** (`writeInOneStatement`), when nothing in the batch is known to conflict:
+ *   claim the sessions this process has not seen, upsert the users whose profile may move, insert
+ *   the metrics — data-modifying CTEs in one autocommit statement, one round trip. What
+ *   `KnownRows` says is already stored is not written again, so in steady state the statement
+ *   only inserts metrics. If a claimed session turns out to belong to another user, the
+ *   statement raises and rolls back whole (migration 004), and the batch goes the other way.
+ * - **A transaction** (`writeInTransaction`): claim the sessions, read back who owns each, keep
+ *   the conflicting events in ingest_rejects and write the rest — the exact 409 path, pipelined
+ *   into two round trips between BEGIN and COMMIT.
+ *
  * Every statement has one text whatever the batch size: rows travel as typed arrays and
  * come apart in `unnest`, so postgres.js prepares each statement once (a `sql(rows)` insert
  * prepares one statement per row count and stops at 65,534 parameters — porsager/postgres#997).
  */
+import type { TransactionSql } from 'postgres'
 import type { Sql } from '../database/client.js'
 import { ErrorCode } from '../errors.js'
-import type { TransactionSql } from 'postgres'
+import { knowNothing, type KnownRows } from './known-rows.js'
+import { filledMask, sessionRows, userRows, type SessionRow } from './rows.js'
 import type { MetricEvent } from './schema.js'
 
 // Array element types for sql.array(): postgres.js cannot infer them for unnest, and a
@@ -17,6 +30,10 @@ const TEXT = 25
 const FLOAT8 = 701
 const BOOL = 16
 const UUID = 2950
+
+/** Raised by ingest_claims_held() (migration 004): a session claimed in one statement is another user's. */
+const CLAIM_REFUSED = 'MI409'
+const FOREIGN_KEY_VIOLATION = '23503'
 
 export const EventStatus = {
   committed: 'committed',
@@ -50,99 +67,105 @@ export interface Reject {
   message: string
 }
 
-interface SessionDetails {
-  device_id: string | null
-  platform: string | null
-  location: string | null
-  start_time: number | null
-  end_time: number | null
-}
-
-interface SessionRow extends SessionDetails {
-  session_id: number
-  user_id: number
+/** The events to insert, with where each sits in the batch; repeats of an event_id are marked duplicate. */
+interface Accepted {
+  statuses: EventStatus[]
+  events: MetricEvent[]
+  positions: number[]
+  /** Whether any event carries an event_id (only then can the insert skip one). */
+  withIds: boolean
 }
 
 /**
- * How a later report fills a session's details: a column once set is kept, a missing one is
- * filled, and a time that would put end before start is dropped. The SQL upsert below applies
- * the same rule against the stored row.
+ * Writes a batch: in one statement when it can, as a transaction when a session conflict must be
+ * sorted out. Events naming a session owned by someone else are left out and reported as
+ * conflicts; the rest commit. `known` (default: nothing) is what need not be written again.
  */
-export function mergeSessionDetails (stored: SessionDetails, incoming: SessionDetails): SessionDetails {
-  const start = stored.start_time ?? (
-    incoming.start_time !== null && incoming.start_time <= (stored.end_time ?? incoming.end_time ?? incoming.start_time)
-      ? incoming.start_time
-      : null)
-  const end = stored.end_time ?? (
-    incoming.end_time !== null && incoming.end_time >= (stored.start_time ?? incoming.start_time ?? incoming.end_time)
-      ? incoming.end_time
-      : null)
-  return {
-    device_id: stored.device_id ?? incoming.device_id,
-    platform: stored.platform ?? incoming.platform,
-    location: stored.location ?? incoming.location,
-    start_time: start,
-    end_time: end
-  }
-}
-
-function detailsOf (event: MetricEvent): SessionDetails {
-  return {
-    device_id: event.device_id ?? null,
-    platform: event.platform ?? null,
-    location: event.location ?? null,
-    start_time: event.start_time ?? null,
-    end_time: event.end_time ?? null
-  }
-}
-
-/** One row per session, claimed by the first event that names it, keys sorted (lock order). */
-export function sessionRows (events: readonly MetricEvent[]): SessionRow[] {
-  const bySession = new Map<number, SessionRow>()
-  for (const event of events) {
-    const row = bySession.get(event.session_id)
-    if (row === undefined) {
-      bySession.set(event.session_id, { session_id: event.session_id, user_id: event.user_id, ...detailsOf(event) })
-    } else if (row.user_id === event.user_id) {
-      Object.assign(row, mergeSessionDetails(row, detailsOf(event)))
+export async function writeBatch (sql: Sql, events: readonly MetricEvent[], receivedAt?: readonly number[], known: KnownRows = knowNothing): Promise<BatchResult> {
+  const plan = planOneStatement(events, known)
+  if (plan !== undefined) {
+    try {
+      return await writeInOneStatement(sql, plan, known)
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      // A row this process remembered was deleted behind its back: forget the batch's keys and
+      // write everything. Otherwise the failure is the caller's to classify.
+      if (code === FOREIGN_KEY_VIOLATION) known.forget(events.map(e => e.session_id), events.map(e => e.user_id))
+      else if (code !== CLAIM_REFUSED) throw err
     }
   }
-  return [...bySession.values()].sort((a, b) => a.session_id - b.session_id)
+  return await writeInTransaction(sql, events, receivedAt, known)
 }
 
-/** One row per user from the events given, the latest timestamp winning, keys sorted (lock order). */
-export function userRows (events: readonly MetricEvent[]): MetricEvent[] {
-  const byUser = new Map<number, MetricEvent>()
-  for (const event of events) {
-    const seen = byUser.get(event.user_id)
-    if (seen === undefined || event.timestamp >= seen.timestamp) byUser.set(event.user_id, event)
+interface OneStatementPlan {
+  accepted: Accepted
+  /** Sessions to claim or fill in, keys sorted. */
+  sessions: SessionRow[]
+  /** Users whose stored profile may be older than this batch's, keys sorted. */
+  users: MetricEvent[]
+}
+
+/** What one statement would write, or undefined when an event is known or bound to conflict. */
+function planOneStatement (events: readonly MetricEvent[], known: KnownRows): OneStatementPlan | undefined {
+  const claims = sessionRows(events)
+  const claimer = new Map<number, number>()
+  const sessions: SessionRow[] = []
+  for (const row of claims) {
+    claimer.set(row.session_id, row.user_id)
+    const stored = known.session(row.session_id)
+    if (stored !== undefined && stored.owner !== row.user_id) return undefined
+    if (stored === undefined || (filledMask(row) & ~stored.filled) !== 0) sessions.push(row)
   }
-  return [...byUser.values()].sort((a, b) => a.user_id - b.user_id)
+  for (const event of events) if (claimer.get(event.session_id) !== event.user_id) return undefined
+  const accepted = acceptAll(events, () => true)
+  const users = userRows(accepted.events).filter(user => {
+    const profileAt = known.profileAt(user.user_id)
+    return profileAt === undefined || user.timestamp > profileAt
+  })
+  return { accepted, sessions, users }
 }
 
-/**
- * Writes a batch in one transaction: claim the sessions, find out who owns each, then upsert
- * the users and insert the metrics of the events whose session is theirs. Events naming a
- * session owned by someone else are left out and reported as conflicts; the rest commit.
- */
-export async function writeBatch (sql: Sql, events: readonly MetricEvent[], receivedAt?: readonly number[]): Promise<BatchResult> {
-  const sessions = sessionRows(events)
-  const sessionIds = sessions.map(s => s.session_id)
+/** Marks every event `isOwner` accepts as committed, but for repeats of an event_id. */
+function acceptAll (events: readonly MetricEvent[], isOwner: (event: MetricEvent) => boolean): Accepted {
+  const statuses: EventStatus[] = new Array(events.length)
+  const accepted: Accepted = { statuses, events: [], positions: [], withIds: false }
+  const seenIds = new Set<string>()
+  for (const [i, event] of events.entries()) {
+    if (!isOwner(event)) {
+      statuses[i] = EventStatus.conflict
+      continue
+    }
+    if (event.event_id !== undefined) {
+      const id = event.event_id.toLowerCase()
+      if (seenIds.has(id)) {
+        statuses[i] = EventStatus.duplicate
+        continue
+      }
+      seenIds.add(id)
+      accepted.withIds = true
+    }
+    statuses[i] = EventStatus.committed
+    accepted.events.push(event)
+    accepted.positions.push(i)
+  }
+  return accepted
+}
 
-  return await sql.begin(async tx => {
-    // Sessions first, in key order: the users FK is deferred to commit, so a rejected
-    // event never touches its user's row.
-    await tx`
+async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: OneStatementPlan, known: KnownRows): Promise<BatchResult> {
+  const metrics = accepted.events
+  const ids = metrics.map(e => e.event_id?.toLowerCase() ?? null)
+  const [row] = await sql<[{ claimed: string[] | null, filled: number[] | null, stored: string[] | null }]>`
+    with claimed as (
       insert into sessions (session_id, user_id, device_id, platform, location, start_time, end_time)
       select s, u, d, p, l, to_timestamp(st), to_timestamp(et)
       from unnest(
-        ${tx.array(sessionIds, INT8)}::int8[],
-        ${tx.array(sessions.map(s => s.user_id), INT8)}::int8[],
-        ${tx.array(sessions.map(s => s.device_id), TEXT)}::text[],
-        ${tx.array(sessions.map(s => s.platform), TEXT)}::text[],
-        ${tx.array(sessions.map(s => s.location), TEXT)}::text[],
-        ${tx.array(sessions.map(s => s.start_time), FLOAT8)}::float8[],
-        ${tx.array(sessions.map(s => s.end_time), FLOAT8)}::float8[]
+        ${sql.array(sessions.map(s => s.session_id), INT8)}::int8[],
+        ${sql.array(sessions.map(s => s.user_id), INT8)}::int8[],
+        ${sql.array(sessions.map(s => s.device_id), TEXT)}::text[],
+        ${sql.array(sessions.map(s => s.platform), TEXT)}::text[],
+        ${sql.array(sessions.map(s => s.location), TEXT)}::text[],
+        ${sql.array(sessions.map(s => s.start_time), FLOAT8)}::float8[],
+        ${sql.array(sessions.map(s => s.end_time), FLOAT8)}::float8[]
       ) as input(s, u, d, p, l, st, et)
       on conflict (session_id) do update set
         device_id = coalesce(sessions.device_id, excluded.device_id),
@@ -154,91 +177,175 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[], rece
         end_time = coalesce(sessions.end_time,
           case when excluded.end_time >= coalesce(sessions.start_time, excluded.start_time, excluded.end_time)
           then excluded.end_time end)
-      where sessions.user_id = excluded.user_id and (
-        (sessions.device_id is null and excluded.device_id is not null) or
-        (sessions.platform is null and excluded.platform is not null) or
-        (sessions.location is null and excluded.location is not null) or
-        (sessions.start_time is null and excluded.start_time is not null) or
-        (sessions.end_time is null and excluded.end_time is not null))`
-
-    // A separate statement sees sessions that a concurrent flush committed while we waited.
-    const owners = await tx<Array<{ session_id: string, user_id: string }>>`
-      select session_id, user_id from sessions where session_id = any(${tx.array(sessionIds, INT8)}::int8[])`
-    const ownerOf = new Map(owners.map(row => [row.session_id, row.user_id]))
-
-    const statuses: EventStatus[] = new Array(events.length)
-    const accepted: MetricEvent[] = []
-    const conflicts: Reject[] = []
-    // Where each accepted event sits in `events`, and the first index of each event_id.
-    const positions: number[] = []
-    const firstWithId = new Map<string, number>()
-    for (const [i, event] of events.entries()) {
-      if (ownerOf.get(String(event.session_id)) !== String(event.user_id)) {
-        statuses[i] = EventStatus.conflict
-        conflicts.push({
-          event,
-          receivedAt: receivedAt?.[i] ?? Date.now(),
-          code: ErrorCode.sessionConflict,
-          sqlstate: null,
-          message: `session ${event.session_id} belongs to another user`
-        })
-        continue
-      }
-      if (event.event_id !== undefined) {
-        const id = event.event_id.toLowerCase()
-        if (firstWithId.has(id)) {
-          statuses[i] = EventStatus.duplicate
-          continue
-        }
-        firstWithId.set(id, i)
-      }
-      statuses[i] = EventStatus.committed
-      accepted.push(event)
-      positions.push(i)
-    }
-    if (conflicts.length > 0) await insertRejects(tx, conflicts)
-    if (accepted.length === 0) return batchResult(statuses)
-
-    const users = userRows(accepted)
-    await tx`
+      -- The claimer's own session is touched even when nothing fills in, so that RETURNING lists
+      -- every session held; one missing from it is another user's. Only sessions this process has
+      -- not seen (or with details to fill) are here, so that is once per session per process.
+      where sessions.user_id = excluded.user_id
+      returning session_id, (device_id is not null)::int + (platform is not null)::int * 2 +
+        (location is not null)::int * 4 + (start_time is not null)::int * 8 + (end_time is not null)::int * 16 as filled
+    ), profiles as (
       insert into users (user_id, name, email, profile_at)
       select u, n, e, to_timestamp(t)
       from unnest(
-        ${tx.array(users.map(u => u.user_id), INT8)}::int8[],
-        ${tx.array(users.map(u => u.name), TEXT)}::text[],
-        ${tx.array(users.map(u => u.email), TEXT)}::text[],
-        ${tx.array(users.map(u => u.timestamp), FLOAT8)}::float8[]
+        ${sql.array(users.map(u => u.user_id), INT8)}::int8[],
+        ${sql.array(users.map(u => u.name), TEXT)}::text[],
+        ${sql.array(users.map(u => u.email), TEXT)}::text[],
+        ${sql.array(users.map(u => u.timestamp), FLOAT8)}::float8[]
       ) as input(u, n, e, t)
       on conflict (user_id) do update set
         name = excluded.name, email = excluded.email, profile_at = excluded.profile_at, updated_at = now()
-      where excluded.profile_at > users.profile_at`
-
-    const ids = accepted.map(e => e.event_id?.toLowerCase() ?? null)
-    const inserted = await tx<Array<{ event_id: string | null }>>`
+      where excluded.profile_at > users.profile_at
+    ), stored as (
       insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
       select id, s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
       from unnest(
-        ${tx.array(ids, UUID)}::uuid[],
-        ${tx.array(accepted.map(e => e.session_id), INT8)}::int8[],
-        ${tx.array(accepted.map(e => e.talked_time), FLOAT8)}::float8[],
-        ${tx.array(accepted.map(e => e.microphone_used), BOOL)}::bool[],
-        ${tx.array(accepted.map(e => e.speaker_used), BOOL)}::bool[],
-        ${tx.array(accepted.map(e => e.voice_sentiment), TEXT)}::text[],
-        ${tx.array(accepted.map(e => e.timestamp), FLOAT8)}::float8[]
+        ${sql.array(ids, UUID)}::uuid[],
+        ${sql.array(metrics.map(e => e.session_id), INT8)}::int8[],
+        ${sql.array(metrics.map(e => e.talked_time), FLOAT8)}::float8[],
+        ${sql.array(metrics.map(e => e.microphone_used), BOOL)}::bool[],
+        ${sql.array(metrics.map(e => e.speaker_used), BOOL)}::bool[],
+        ${sql.array(metrics.map(e => e.voice_sentiment), TEXT)}::text[],
+        ${sql.array(metrics.map(e => e.timestamp), FLOAT8)}::float8[]
       ) as input(id, s, t, m, sp, v, ts)
       on conflict (event_id) do nothing
-      returning event_id`
+      returning event_id
+    )
+    select ingest_claims_held((select count(*) from claimed), ${sessions.length}::int8) as held,
+      (select array_agg(session_id order by session_id) from claimed) as claimed,
+      (select array_agg(filled order by session_id) from claimed) as filled,
+      (select array_agg(event_id) from stored where event_id is not null) as stored`
 
-    // An id already stored (by an earlier batch, or a concurrent one that committed first)
-    // was not inserted: that event is a duplicate.
-    if (firstWithId.size > 0) {
-      const stored = new Set(inserted.map(row => row.event_id))
-      for (const [k, id] of ids.entries()) {
-        if (id !== null && !stored.has(id)) statuses[positions[k]!] = EventStatus.duplicate
-      }
+  // Committed: these are facts now.
+  const claimed = row?.claimed ?? []
+  const filled = row?.filled ?? []
+  for (const [i, id] of claimed.entries()) {
+    const sessionId = Number(id)
+    known.rememberSession(sessionId, { owner: sessions.find(s => s.session_id === sessionId)!.user_id, filled: filled[i]! })
+  }
+  for (const user of users) known.rememberProfileAt(user.user_id, user.timestamp)
+  if (accepted.withIds) markStoredBefore(accepted, ids, new Set(row?.stored ?? []))
+  return batchResult(accepted.statuses)
+}
+
+/** An id the insert skipped was stored already (by an earlier batch, or a concurrent one): a duplicate. */
+function markStoredBefore (accepted: Accepted, ids: ReadonlyArray<string | null>, stored: ReadonlySet<string | null>): void {
+  for (const [k, id] of ids.entries()) {
+    if (id !== null && !stored.has(id)) accepted.statuses[accepted.positions[k]!] = EventStatus.duplicate
+  }
+}
+
+/**
+ * Writes a batch in one transaction: claim the sessions, find out who owns each, then upsert
+ * the users and insert the metrics of the events whose session is theirs.
+ */
+async function writeInTransaction (sql: Sql, events: readonly MetricEvent[], receivedAt: readonly number[] | undefined, known: KnownRows): Promise<BatchResult> {
+  const sessions = sessionRows(events)
+  const sessionIds = sessions.map(s => s.session_id)
+
+  const { result, owners, users } = await sql.begin(async tx => {
+    // Sessions first, in key order: the users FK is deferred to commit, so a rejected event
+    // never touches its user's row. The owners are read by a second statement, pipelined with
+    // the first: it sees sessions a concurrent flush committed while the first one waited.
+    const [, owners] = await Promise.all([claimSessions(tx, sessions), tx<Array<{ session_id: string, user_id: string, filled: number }>>`
+      select session_id, user_id, (device_id is not null)::int + (platform is not null)::int * 2 +
+        (location is not null)::int * 4 + (start_time is not null)::int * 8 + (end_time is not null)::int * 16 as filled
+      from sessions where session_id = any(${tx.array(sessionIds, INT8)}::int8[])`])
+    const ownerOf = new Map(owners.map(row => [Number(row.session_id), Number(row.user_id)]))
+
+    const accepted = acceptAll(events, event => ownerOf.get(event.session_id) === event.user_id)
+    const conflicts: Reject[] = []
+    for (const [i, status] of accepted.statuses.entries()) {
+      if (status !== EventStatus.conflict) continue
+      const event = events[i]!
+      conflicts.push({
+        event,
+        receivedAt: receivedAt?.[i] ?? Date.now(),
+        code: ErrorCode.sessionConflict,
+        sqlstate: null,
+        message: `session ${event.session_id} belongs to another user`
+      })
     }
-    return batchResult(statuses)
+    const users = userRows(accepted.events)
+    const ids = accepted.events.map(e => e.event_id?.toLowerCase() ?? null)
+    const writes: Array<Promise<unknown>> = []
+    if (conflicts.length > 0) writes.push(insertRejects(tx, conflicts))
+    if (accepted.events.length > 0) writes.push(upsertUsers(tx, users))
+    const inserted = accepted.events.length > 0 ? insertMetrics(tx, accepted.events, ids) : Promise.resolve([])
+    // Pipelined in lock order (sessions, then users, then metrics): sent together, answered in
+    // order; the first refusal rejects the lot.
+    const answers = await Promise.all([...writes, inserted])
+    const stored = answers[answers.length - 1] as Array<{ event_id: string | null }>
+    if (accepted.withIds) markStoredBefore(accepted, ids, new Set(stored.map(row => row.event_id)))
+    return { result: batchResult(accepted.statuses), owners, users }
   })
+
+  // Committed: these are facts now.
+  for (const row of owners) known.rememberSession(Number(row.session_id), { owner: Number(row.user_id), filled: row.filled })
+  for (const user of users) known.rememberProfileAt(user.user_id, user.timestamp)
+  return result
+}
+
+function claimSessions (tx: TransactionSql, sessions: readonly SessionRow[]) {
+  return tx`
+    insert into sessions (session_id, user_id, device_id, platform, location, start_time, end_time)
+    select s, u, d, p, l, to_timestamp(st), to_timestamp(et)
+    from unnest(
+      ${tx.array(sessions.map(s => s.session_id), INT8)}::int8[],
+      ${tx.array(sessions.map(s => s.user_id), INT8)}::int8[],
+      ${tx.array(sessions.map(s => s.device_id), TEXT)}::text[],
+      ${tx.array(sessions.map(s => s.platform), TEXT)}::text[],
+      ${tx.array(sessions.map(s => s.location), TEXT)}::text[],
+      ${tx.array(sessions.map(s => s.start_time), FLOAT8)}::float8[],
+      ${tx.array(sessions.map(s => s.end_time), FLOAT8)}::float8[]
+    ) as input(s, u, d, p, l, st, et)
+    on conflict (session_id) do update set
+      device_id = coalesce(sessions.device_id, excluded.device_id),
+      platform = coalesce(sessions.platform, excluded.platform),
+      location = coalesce(sessions.location, excluded.location),
+      start_time = coalesce(sessions.start_time,
+        case when excluded.start_time <= coalesce(sessions.end_time, excluded.end_time, excluded.start_time)
+        then excluded.start_time end),
+      end_time = coalesce(sessions.end_time,
+        case when excluded.end_time >= coalesce(sessions.start_time, excluded.start_time, excluded.end_time)
+        then excluded.end_time end)
+    where sessions.user_id = excluded.user_id and (
+      (sessions.device_id is null and excluded.device_id is not null) or
+      (sessions.platform is null and excluded.platform is not null) or
+      (sessions.location is null and excluded.location is not null) or
+      (sessions.start_time is null and excluded.start_time is not null) or
+      (sessions.end_time is null and excluded.end_time is not null))`
+}
+
+function upsertUsers (tx: TransactionSql, users: readonly MetricEvent[]) {
+  return tx`
+    insert into users (user_id, name, email, profile_at)
+    select u, n, e, to_timestamp(t)
+    from unnest(
+      ${tx.array(users.map(u => u.user_id), INT8)}::int8[],
+      ${tx.array(users.map(u => u.name), TEXT)}::text[],
+      ${tx.array(users.map(u => u.email), TEXT)}::text[],
+      ${tx.array(users.map(u => u.timestamp), FLOAT8)}::float8[]
+    ) as input(u, n, e, t)
+    on conflict (user_id) do update set
+      name = excluded.name, email = excluded.email, profile_at = excluded.profile_at, updated_at = now()
+    where excluded.profile_at > users.profile_at`
+}
+
+function insertMetrics (tx: TransactionSql, events: readonly MetricEvent[], ids: Array<string | null>) {
+  return tx<Array<{ event_id: string | null }>>`
+    insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
+    select id, s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
+    from unnest(
+      ${tx.array(ids, UUID)}::uuid[],
+      ${tx.array(events.map(e => e.session_id), INT8)}::int8[],
+      ${tx.array(events.map(e => e.talked_time), FLOAT8)}::float8[],
+      ${tx.array(events.map(e => e.microphone_used), BOOL)}::bool[],
+      ${tx.array(events.map(e => e.speaker_used), BOOL)}::bool[],
+      ${tx.array(events.map(e => e.voice_sentiment), TEXT)}::text[],
+      ${tx.array(events.map(e => e.timestamp), FLOAT8)}::float8[]
+    ) as input(id, s, t, m, sp, v, ts)
+    on conflict (event_id) do nothing
+    returning event_id`
 }
 
 /** Keeps events the database would not take, each with why, in one transaction of their own. */
@@ -246,8 +353,8 @@ export async function recordRejects (sql: Sql, rejects: readonly Reject[]): Prom
   await sql.begin(async tx => { await insertRejects(tx, rejects) })
 }
 
-async function insertRejects (tx: TransactionSql, rejects: readonly Reject[]): Promise<void> {
-  await tx`
+function insertRejects (tx: TransactionSql, rejects: readonly Reject[]) {
+  return tx`
     insert into ingest_rejects (event, event_id, code, sqlstate, message, received_at)
     select e::jsonb, id, c, st, m, to_timestamp(r / 1000.0)
     from unnest(

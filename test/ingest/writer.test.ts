@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { MetricEvent } from '../../src/ingest/schema.js'
-import { mergeSessionDetails, sessionRows, userRows, writeBatch } from '../../src/ingest/writer.js'
+import { mergeSessionDetails, sessionRows, userRows } from '../../src/ingest/rows.js'
+import { writeBatch } from '../../src/ingest/writer.js'
 import { testDatabase, truncate } from '../helpers/database.js'
 import { event } from '../helpers/app.js'
 

@@ -1,0 +1,74 @@
+/**
+ * What this process knows is already stored, so a flush need not write it again: a session's
+ * owner (it never changes) with the details it holds (only ever filled in), and a lower bound of
+ * each user's profile_at (it only grows). Every value is immutable or a lower bound, so several
+ * processes on one database stay correct: a stale entry costs a needless upsert, never a wrong
+ * row. Rows deleted behind its back are handled by the writer (forget, then write in full).
+ */
+import { LRUCache } from 'lru-cache'
+
+export interface KnownSession {
+  owner: number
+  /** Filled-details bits (rows.ts `Filled`) the stored row is known to hold. */
+  filled: number
+}
+
+export interface KnownRowsCounts {
+  hit: (table: 'sessions' | 'users') => void
+  miss: (table: 'sessions' | 'users') => void
+}
+
+export interface KnownRows {
+  session: (sessionId: number) => KnownSession | undefined
+  /** The stored profile_at is at least this (unix seconds); undefined when unknown. */
+  profileAt: (userId: number) => number | undefined
+  rememberSession: (sessionId: number, known: KnownSession) => void
+  rememberProfileAt: (userId: number, atLeast: number) => void
+  /** Drops what it knew of these keys; true if it knew any. */
+  forget: (sessionIds: Iterable<number>, userIds: Iterable<number>) => boolean
+}
+
+/** Knows nothing: every flush writes every row (ROW_CACHE_ENTRIES=0, and the writer's default). */
+export const knowNothing: KnownRows = {
+  session: () => undefined,
+  profileAt: () => undefined,
+  rememberSession: () => {},
+  rememberProfileAt: () => {},
+  forget: () => false
+}
+
+/** A bounded LRU of each kind of fact, `entries` each. */
+export function knownRowsCache (entries: number, counts?: KnownRowsCounts): KnownRows {
+  if (entries === 0) return knowNothing
+  const sessions = new LRUCache<number, KnownSession>({ max: entries })
+  const users = new LRUCache<number, number>({ max: entries })
+  return {
+    session (sessionId) {
+      const known = sessions.get(sessionId)
+      if (known === undefined) counts?.miss('sessions')
+      else counts?.hit('sessions')
+      return known
+    },
+    profileAt (userId) {
+      const known = users.get(userId)
+      if (known === undefined) counts?.miss('users')
+      else counts?.hit('users')
+      return known
+    },
+    rememberSession (sessionId, known) {
+      const before = sessions.peek(sessionId)
+      // Details only fill in: never forget a bit another flush already saw stored.
+      sessions.set(sessionId, before === undefined ? known : { owner: known.owner, filled: known.filled | before.filled })
+    },
+    rememberProfileAt (userId, atLeast) {
+      const before = users.peek(userId)
+      if (before === undefined || atLeast > before) users.set(userId, atLeast)
+    },
+    forget (sessionIds, userIds) {
+      let knew = false
+      for (const id of sessionIds) knew = sessions.delete(id) || knew
+      for (const id of userIds) knew = users.delete(id) || knew
+      return knew
+    }
+  }
+}

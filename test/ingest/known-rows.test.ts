@@ -1,0 +1,88 @@
+import t from 'tap'
+import { knownRowsCache, knowNothing } from '../../src/ingest/known-rows.js'
+import { Lanes, laneOf } from '../../src/ingest/lanes.js'
+import { Filled } from '../../src/ingest/rows.js'
+
+t.test('a session is remembered with its owner; filled details only accumulate', async t => {
+  const counted: string[] = []
+  const known = knownRowsCache(10, { hit: table => counted.push(`${table} hit`), miss: table => counted.push(`${table} miss`) })
+  t.equal(known.session(1), undefined, 'unknown at first')
+  known.rememberSession(1, { owner: 7, filled: Filled.device })
+  known.rememberSession(1, { owner: 7, filled: Filled.platform })
+  t.same(known.session(1), { owner: 7, filled: Filled.device | Filled.platform }, 'a later, narrower read never forgets a bit')
+  t.same(counted, ['sessions miss', 'sessions hit'], 'hits and misses are counted')
+})
+
+t.test('a user\'s profile_at is a lower bound: it only grows', async t => {
+  const known = knownRowsCache(10)
+  known.rememberProfileAt(3, 100)
+  known.rememberProfileAt(3, 50)
+  t.equal(known.profileAt(3), 100, 'an older timestamp does not lower it')
+  known.rememberProfileAt(3, 150)
+  t.equal(known.profileAt(3), 150)
+})
+
+t.test('forget drops the keys and says whether it knew any; the cache is bounded', async t => {
+  const known = knownRowsCache(2)
+  known.rememberSession(1, { owner: 1, filled: 0 })
+  known.rememberProfileAt(1, 1)
+  t.equal(known.forget([1], [1]), true)
+  t.equal(known.session(1), undefined)
+  t.equal(known.profileAt(1), undefined)
+  t.equal(known.forget([1], [1]), false, 'nothing left to forget')
+  for (const id of [1, 2, 3]) known.rememberSession(id, { owner: id, filled: 0 })
+  t.equal(known.session(1), undefined, 'the least recently used entry left at the bound')
+  t.ok(known.session(3))
+  t.equal(knownRowsCache(0), knowNothing, 'ROW_CACHE_ENTRIES=0 turns it off')
+  knowNothing.rememberSession(1, { owner: 1, filled: 0 })
+  knowNothing.rememberProfileAt(1, 1)
+  t.equal(knowNothing.session(1), undefined)
+  t.equal(knowNothing.profileAt(1), undefined)
+  t.equal(knowNothing.forget([1], [1]), false)
+})
+
+t.test('lanes: one user always in one lane, users spread over the lanes, one capacity', async t => {
+  t.equal(laneOf(42, 4), laneOf(42, 4))
+  const used = new Set(Array.from({ length: 64 }, (_, i) => laneOf((i + 1) * 4, 4)))
+  t.equal(used.size, 4, 'ids sharing a stride of the lane count still use every lane')
+  t.ok(laneOf(2 ** 53 - 1, 3) < 3, 'ids past 32 bits hash too')
+
+  const flushed: Array<{ lane: number[], concurrent: number }> = []
+  let inFlight = 0
+  const release: Array<() => void> = []
+  const lanes = new Lanes<number>({
+    lanes: 2,
+    capacity: 4,
+    maxBatchRows: 4,
+    maxWaitMs: 1000,
+    flushWhenIdle: true,
+    keyOf: user => user,
+    flush: async rows => {
+      inFlight++
+      flushed.push({ lane: [...rows], concurrent: inFlight })
+      await new Promise<void>(resolve => release.push(resolve))
+      inFlight--
+    }
+  })
+  const [a, b] = [1, 2, 3, 4, 5, 6].reduce<[number[], number[]]>((acc, u) => { acc[laneOf(u, 2)]!.push(u); return acc }, [[], []])
+  t.ok(a.length > 0 && b.length > 0, 'users 1–6 fall in both lanes')
+  t.equal(lanes.push(a[0]!), true)
+  t.equal(lanes.push(b[0]!), true)
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(lanes.flushesInFlight, 2, 'one flush per lane in flight')
+  t.equal(lanes.push(a[0]!), true, 'a second item of a busy lane waits in it')
+  t.equal(lanes.push(a[0]!), true)
+  t.equal(lanes.push(b[0]!), false, 'the fifth row is past the shared capacity of 4, whatever its lane')
+  t.equal(lanes.size, 4)
+  t.equal(lanes.free, 0)
+  t.equal(lanes.buffered, 2)
+  while (release.length > 0) { release.shift()!(); await new Promise(resolve => setImmediate(resolve)) }
+  const closed = lanes.close()
+  while (release.length > 0 || lanes.flushesInFlight > 0) { release.shift()?.(); await new Promise(resolve => setImmediate(resolve)) }
+  await closed
+  await lanes.settled()
+  t.same(flushed.map(f => f.lane), [[a[0]], [b[0]], [a[0], a[0]]], 'the waiting items of a lane leave together')
+  t.ok(flushed.every(f => f.concurrent <= 2), 'never more flushes than lanes')
+  t.equal(lanes.lanes, 2)
+  t.throws(() => new Lanes({ lanes: 0, capacity: 1, maxBatchRows: 1, maxWaitMs: 0, keyOf: () => 0, flush: async () => {} }), TypeError)
+})
