@@ -1,14 +1,15 @@
-import type { BenchDatabase } from './database.js'
-import type { LatencySummary } from './latency.js'
-import type { NoLossCheck } from './no-loss.js'
-import type { BenchOptions } from './options.js'
-import type { Pinning } from './pinning.js'
-import type { ProfileSummary } from './cpu-profile.js'
-import type { CpuUsage } from './cpu-usage.js'
-import type { IoUsage } from './io-usage.js'
-import type { WindowMetrics } from './service-metrics.js'
-import type { StatementShare } from './statements.js'
-import type { WaitShare } from './wait-events.js'
+/** What a scenario is given and what it gives back: the one shape run/, the scenarios and report/ share. */
+import type { CpuPerEvent, CpuUsage } from './measure/cpu-usage.js'
+import type { ProfileSummary } from './measure/cpu-profile.js'
+import type { IoUsage } from './measure/io-usage.js'
+import type { LatencySummary } from './measure/latency.js'
+import type { NoLossCheck } from './measure/no-loss.js'
+import type { WindowMetrics } from './measure/service-metrics.js'
+import type { StatementShare } from './measure/statements.js'
+import type { WaitShare } from './measure/wait-events.js'
+import type { BenchDatabase } from './run/database.js'
+import type { BenchOptions } from './run/options.js'
+import type { Pinning } from './run/pinning.js'
 
 export interface ScenarioContext {
   options: BenchOptions
@@ -41,6 +42,8 @@ export interface ScenarioResult {
   noLoss?: NoLossCheck
   /** Cores' worth of CPU each process used during the measured window. */
   cpu?: CpuUsage
+  /** Where events are stored: the service's and PostgreSQL's CPU per event. */
+  cpuPerEvent?: CpuPerEvent
   /** WAL and disk writes during the measured window. */
   io?: IoUsage
   /** The service's /metrics over the measured window (and its drain). */

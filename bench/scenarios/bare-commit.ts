@@ -2,14 +2,10 @@
  * A baseline, not HTTP: what one minimal transaction costs on this database — `begin; insert one
  * row; commit` through postgres.js, one after another. Its p50 is the floor under light-load's
  * p50: a durable answer cannot come before its commit.
- *
- * Alone: `npx tsx bench/scenarios/bare-commit.ts [--duration 10] [--smoke] …` (see bench/run.ts --help).
  */
-import { runAlone } from '../lib/bench.js'
-import { cpuUsage, formatCpu, readCpu } from '../lib/cpu-usage.js'
-import { formatIo, ioUsage, readIo } from '../lib/io-usage.js'
-import { Samples } from '../lib/latency.js'
-import { isMain } from '../lib/main.js'
+import { cpuUsage, formatCpu, readCpu } from '../lib/measure/cpu-usage.js'
+import { formatIo, ioUsage, readIo } from '../lib/measure/io-usage.js'
+import { Samples } from '../lib/measure/latency.js'
 import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.js'
 
 async function commitFor (context: ScenarioContext, seconds: number, label: string, firstId: number): Promise<{ samples: Samples, seconds: number }> {
@@ -71,5 +67,3 @@ export const bareCommit: Scenario = {
   usesService: false,
   run
 }
-
-if (isMain(import.meta.url)) await runAlone(bareCommit)

@@ -2,29 +2,26 @@
  * The database's ingest ceiling: postgres.js `COPY … FROM STDIN` of the same traffic into the
  * same schema — users, sessions, then user_metrics, one transaction per chunk — with no HTTP, no
  * validation and no upserts. batch-1000 is compared with it.
- *
- * Alone: `npx tsx bench/scenarios/ceiling-copy.ts [--duration 10] [--smoke] …` (see bench/run.ts --help).
  */
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import postgres, { type Sql } from 'postgres'
-import { runAlone } from '../lib/bench.js'
-import { ChunkSequence, COPY_COLUMNS } from '../lib/copy-rows.js'
-import { cpuUsage, formatCpu, readCpu } from '../lib/cpu-usage.js'
-import { eventSource } from '../lib/events.js'
-import { resetStatements, topStatements } from '../lib/statements.js'
-import { formatWaits, sampleWaits } from '../lib/wait-events.js'
-import { formatIo, ioUsage, readIo } from '../lib/io-usage.js'
-import { Samples } from '../lib/latency.js'
-import { noDelaySocket } from '../lib/no-delay.js'
-import { isMain } from '../lib/main.js'
-import { AckMode, checkNoLoss } from '../lib/no-loss.js'
+import { eventSource } from '../../harness/events.js'
+import { AckMode } from '../../src/config.js'
+import { ChunkSequence, COPY_COLUMNS } from '../lib/load/copy-rows.js'
+import { noDelaySocket } from '../lib/load/no-delay.js'
+import { cpuPerEvent, cpuUsage, formatCpu, readCpu } from '../lib/measure/cpu-usage.js'
+import { formatIo, ioUsage, readIo } from '../lib/measure/io-usage.js'
+import { Samples } from '../lib/measure/latency.js'
+import { checkNoLoss } from '../lib/measure/no-loss.js'
+import { resetStatements, topStatements } from '../lib/measure/statements.js'
+import { formatWaits, sampleWaits } from '../lib/measure/wait-events.js'
 import type { Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.js'
 
 // As the service's defaults: FLUSH_CONCURRENCY transactions in flight, FLUSH_MAX_ROWS rows each.
 const STREAMS = 2
 const CHUNK_ROWS = 2_000
-// The HTTP scenarios' traffic (bench/lib/events.ts): 10,000 users, 10 sessions each — split
+// The HTTP scenarios' spread traffic (harness/events.ts): 10,000 users, 10 sessions each — split
 // between the streams, so no two concurrent transactions insert the same user or session.
 const USERS = 10_000
 // Chunks are encoded before the run for this many rows a second (above what this machine can do);
@@ -130,6 +127,7 @@ async function run ({ options, database, progress }: ScenarioContext): Promise<S
       storedAfterDrain: stored
     })
     progress(`ceiling-copy no-loss: ${noLoss.message}`)
+    const eventsPerSecond = stored / phase.seconds
     const chunkLatency = phase.latencies.summary()
     const builtDuringRun = streams.reduce((n, stream) => n + stream.chunks.builtDuringRun, 0)
     return {
@@ -137,7 +135,8 @@ async function run ({ options, database, progress }: ScenarioContext): Promise<S
       description: ceilingCopy.description,
       config: { streams: STREAMS, rowsPerTransaction: CHUNK_ROWS, users: USERS, sessionsPerUser: 10, tcpNoDelay: true, warmupSeconds: options.warmup },
       seconds: phase.seconds,
-      eventsPerSecond: stored / phase.seconds,
+      eventsPerSecond,
+      cpuPerEvent: cpuPerEvent(cpu, eventsPerSecond, { service: false }),
       noLoss,
       cpu,
       io,
@@ -162,5 +161,3 @@ export const ceilingCopy: Scenario = {
   usesService: false,
   run
 }
-
-if (isMain(import.meta.url)) await runAlone(ceilingCopy)

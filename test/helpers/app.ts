@@ -5,7 +5,7 @@ import { buildApp, type App } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { connect } from '../../src/database/client.js'
 import { poolSize } from '../../src/database/index.js'
-import type { Clock } from '../../src/ingest/ring-buffer.js'
+import type { Clock } from '../../src/clock.js'
 
 export interface LogLine {
   level: number
@@ -37,18 +37,6 @@ export async function buildTestApp (t: Test, url: string, env: Record<string, st
   return { app, config, logs }
 }
 
-/** The origin README's example request, with overrides. */
-export function event (overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    user_id: 1,
-    name: 'John Doe',
-    email: 'john.doe@example.com',
-    session_id: 1,
-    talked_time: 120,
-    microphone_used: true,
-    speaker_used: true,
-    voice_sentiment: 'positive',
-    timestamp: 1622558400,
-    ...overrides
-  }
-}
+// The origin README's example request, with overrides. harness/events.ts holds every event
+// factory of the tests, the bench and the fault suite; the tests know this one as event().
+export { exampleEvent as event } from '../../harness/events.js'

@@ -11,7 +11,7 @@ import type { Test } from 'tap'
 import { connect, type Sql } from '../../src/database/client.js'
 import { startEmbeddedPostgres } from '../../src/database/embedded.js'
 import { migrate } from '../../src/database/migrate.js'
-import { freePort } from './ports.js'
+import { freePort } from '../../harness/free-port.js'
 
 export { freePort }
 

@@ -10,7 +10,7 @@
  */
 import { Agent, request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isPoison, makeEvent, type FaultEvent } from './events.js'
+import { isPoison, workerEvents, type FaultEvent } from './events.js'
 
 export interface LoadOptions {
   url: string
@@ -79,6 +79,9 @@ export interface Load {
 
 interface Answer { status: number, retryAfter: string | undefined, body: string }
 
+/** One request: its events, to which route, and when it went. */
+interface Sent { events: FaultEvent[], batch: boolean, sentAt: number }
+
 class Pacer {
   #start = performance.now()
   #sent = 0
@@ -96,19 +99,8 @@ class Pacer {
   }
 }
 
-export function startLoad (options: LoadOptions): Load {
-  const { url, batchSize } = options
-  const { hostname, port } = new URL(url)
-  const timeoutMs = options.requestTimeoutMs ?? 30_000
-  const pauseMs = options.pauseAfterRefusalMs ?? 25
-  const workers = options.singleWorkers + options.batchWorkers
-  const agent = new Agent({ keepAlive: true, maxSockets: workers })
-  const pacer = options.eventsPerSecond === undefined ? undefined : new Pacer(options.eventsPerSecond)
-  const started = performance.now()
-  const deadline = started + options.maxDurationMs
-  let stopping = false
-
-  const report: LoadReport = {
+function emptyReport (): LoadReport {
+  return {
     durationMs: 0,
     requests: 0,
     eventsOffered: 0,
@@ -128,16 +120,123 @@ export function startLoad (options: LoadOptions): Load {
     anomalies: [],
     anomalyCount: 0
   }
+}
 
-  const anomaly = (text: string): void => {
-    report.anomalyCount++
-    if (report.anomalies.length < ANOMALIES_KEPT) report.anomalies.push(text)
+function parse (body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body)
+    return typeof value === 'object' && value !== null ? value as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function increment<K> (counts: Map<K, number>, key: K): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1)
+}
+
+/** Writes the report as requests go out and answers come back; each method reads one kind of answer. */
+class LoadRecorder {
+  readonly report = emptyReport()
+  readonly started = performance.now()
+
+  /** A request about to go out: counted, and its poison events remembered. */
+  sending (sent: Sent): void {
+    for (const event of sent.events) if (isPoison(event)) this.report.poisonSent.add(event.event_id)
+    this.report.requests++
+    this.report.eventsOffered += sent.events.length
   }
 
-  const post = async (path: string, body: string): Promise<Answer> => await new Promise((resolve, reject) => {
+  /** A request done, whatever came back: kept when it was slow. */
+  done (sent: Sent, outcome: string): void {
+    const took = performance.now() - sent.sentAt
+    if (took > SLOW_MS && this.report.slow.length < SLOW_KEPT) {
+      this.report.slow.push({ sentAtMs: Math.round(sent.sentAt - this.started), ms: Math.round(took), outcome: `${sent.batch ? 'batch' : 'single'} ${outcome}` })
+    }
+  }
+
+  #anomaly (text: string): void {
+    this.report.anomalyCount++
+    if (this.report.anomalies.length < ANOMALIES_KEPT) this.report.anomalies.push(text)
+  }
+
+  /** Reads one answer; true when the worker should pause before its next request. */
+  answer (sent: Sent, answer: Answer): boolean {
+    const { status } = answer
+    increment(this.report.statuses, status)
+    const parsed = parse(answer.body)
+    const excerpt = `${sent.batch ? 'POST /data/batch' : 'POST /data'} → ${status} ${answer.body.slice(0, 200)}`
+    if (status === 503) {
+      this.#refusedAll(answer, parsed)
+      return true
+    }
+    if (status === 200 || status === 202) {
+      if (status === 200) this.report.okLatenciesMs.push(performance.now() - sent.sentAt)
+      if (sent.batch) this.#acceptedBatch(sent.events, status, parsed, excerpt)
+      else this.#acceptedOne(sent.events[0]!, status, parsed, excerpt)
+      return false
+    }
+    if (status === 422 && !sent.batch) {
+      this.#refusedOne(sent.events[0]!, String(parsed?.code))
+      return false
+    }
+    this.#anomaly(excerpt)
+    return status >= 500
+  }
+
+  /** No HTTP answer at all: the service is down, or did not answer in time. */
+  noAnswer (code: string): void {
+    increment(this.report.networkErrors, code)
+  }
+
+  #refusedAll (answer: Answer, parsed: Record<string, unknown> | undefined): void {
+    if (answer.retryAfter === undefined || !/^\d+$/.test(answer.retryAfter)) this.report.retryAfterMissing++
+    increment(this.report.codes503, String(parsed?.code))
+  }
+
+  #acceptedOne (event: FaultEvent, status: number, parsed: Record<string, unknown> | undefined, excerpt: string): void {
+    if (parsed?.duplicate === true) this.#anomaly(`a fresh event_id answered as a duplicate: ${excerpt}`)
+    this.#ack(event, status)
+  }
+
+  /** 200/202 to a batch: each item in `rejected` was refused one by one, every other one acknowledged. */
+  #acceptedBatch (events: FaultEvent[], status: number, parsed: Record<string, unknown> | undefined, excerpt: string): void {
+    const rejected = Array.isArray(parsed?.rejected) ? parsed.rejected as Array<{ index?: unknown, code?: unknown }> : []
+    const refusedAt = new Set<number>()
+    for (const item of rejected) {
+      const event = typeof item.index === 'number' ? events[item.index] : undefined
+      if (event === undefined) { this.#anomaly(`a rejected entry that names no item: ${excerpt}`); continue }
+      refusedAt.add(item.index as number)
+      this.#refusedOne(event, String(item.code))
+    }
+    for (const [index, event] of events.entries()) if (!refusedAt.has(index)) this.#ack(event, status)
+    const accepted = Number(parsed?.accepted)
+    const duplicates = Number(parsed?.duplicates ?? 0)
+    if (duplicates !== 0) this.#anomaly(`fresh event_ids answered as duplicates: ${excerpt}`)
+    if (accepted + duplicates + rejected.length !== events.length) {
+      this.#anomaly(`accepted ${accepted} + duplicates ${duplicates} + rejected ${rejected.length} ≠ ${events.length} sent: ${excerpt}`)
+    }
+  }
+
+  #refusedOne (event: FaultEvent, code: string): void {
+    if (isPoison(event)) this.report.poisonRefused.set(event.event_id, code)
+    else this.report.goodRefused.set(event.event_id, code)
+  }
+
+  #ack (event: FaultEvent, status: number): void {
+    this.report.acked.add(event.event_id)
+    if (status === 200) this.report.ackedCommitted++
+    else this.report.ackedBuffered++
+    this.report.ackTimes.push(performance.now())
+  }
+}
+
+/** One POST on the keep-alive agent; rejects when no HTTP answer came (refused, reset, timed out). */
+async function post (url: URL, agent: Agent, timeoutMs: number, path: string, body: string): Promise<Answer> {
+  return await new Promise((resolve, reject) => {
     const req = request({
-      hostname,
-      port,
+      hostname: url.hostname,
+      port: url.port,
       path,
       method: 'POST',
       agent,
@@ -156,96 +255,46 @@ export function startLoad (options: LoadOptions): Load {
     req.on('error', reject)
     req.end(body)
   })
+}
 
-  const refusedOne = (event: FaultEvent, code: string): void => {
-    if (isPoison(event)) report.poisonRefused.set(event.event_id, code)
-    else report.goodRefused.set(event.event_id, code)
-  }
+export function startLoad (options: LoadOptions): Load {
+  const url = new URL(options.url)
+  const timeoutMs = options.requestTimeoutMs ?? 30_000
+  const pauseMs = options.pauseAfterRefusalMs ?? 25
+  const poisonEvery = options.poisonEvery ?? 0
+  const agent = new Agent({ keepAlive: true, maxSockets: options.singleWorkers + options.batchWorkers })
+  const pacer = options.eventsPerSecond === undefined ? undefined : new Pacer(options.eventsPerSecond)
+  const recorder = new LoadRecorder()
+  const deadline = recorder.started + options.maxDurationMs
+  let stopping = false
 
-  const ack = (event: FaultEvent, status: number, at: number): void => {
-    report.acked.add(event.event_id)
-    if (status === 200) report.ackedCommitted++
-    else report.ackedBuffered++
-    report.ackTimes.push(at)
-  }
-
-  /** Reads one answer; true when the worker should pause before its next request. */
-  const record = (events: FaultEvent[], batch: boolean, answer: Answer, sentAt: number): boolean => {
-    const at = performance.now()
-    const { status } = answer
-    report.statuses.set(status, (report.statuses.get(status) ?? 0) + 1)
-    const parsed = parse(answer.body)
-    const excerpt = `${batch ? 'POST /data/batch' : 'POST /data'} → ${status} ${answer.body.slice(0, 200)}`
-    if (status === 503) {
-      if (answer.retryAfter === undefined || !/^\d+$/.test(answer.retryAfter)) report.retryAfterMissing++
-      const code = String(parsed?.code)
-      report.codes503.set(code, (report.codes503.get(code) ?? 0) + 1)
-      return true
+  /** Sends one request; true when the worker should pause before its next one. */
+  const send = async (sent: Sent): Promise<boolean> => {
+    recorder.sending(sent)
+    let pause = true
+    let outcome: string
+    try {
+      const answer = await post(url, agent, timeoutMs, sent.batch ? '/data/batch' : '/data', JSON.stringify(sent.batch ? sent.events : sent.events[0]))
+      pause = recorder.answer(sent, answer)
+      outcome = String(answer.status)
+    } catch (err) {
+      outcome = (err as { code?: string }).code ?? (err as Error).message
+      recorder.noAnswer(outcome)
     }
-    if (status === 200 || status === 202) {
-      if (status === 200) report.okLatenciesMs.push(at - sentAt)
-      if (!batch) {
-        if (parsed?.duplicate === true) anomaly(`a fresh event_id answered as a duplicate: ${excerpt}`)
-        ack(events[0]!, status, at)
-        return false
-      }
-      const rejected = Array.isArray(parsed?.rejected) ? parsed.rejected as Array<{ index?: unknown, code?: unknown }> : []
-      const refusedAt = new Set<number>()
-      for (const item of rejected) {
-        const event = typeof item.index === 'number' ? events[item.index] : undefined
-        if (event === undefined) { anomaly(`a rejected entry that names no item: ${excerpt}`); continue }
-        refusedAt.add(item.index as number)
-        refusedOne(event, String(item.code))
-      }
-      for (const [index, event] of events.entries()) if (!refusedAt.has(index)) ack(event, status, at)
-      const accepted = Number(parsed?.accepted)
-      const duplicates = Number(parsed?.duplicates ?? 0)
-      if (duplicates !== 0) anomaly(`fresh event_ids answered as duplicates: ${excerpt}`)
-      if (accepted + duplicates + rejected.length !== events.length) {
-        anomaly(`accepted ${accepted} + duplicates ${duplicates} + rejected ${rejected.length} ≠ ${events.length} sent: ${excerpt}`)
-      }
-      return false
-    }
-    if (status === 422 && !batch) {
-      refusedOne(events[0]!, String(parsed?.code))
-      return false
-    }
-    anomaly(excerpt)
-    return status >= 500
+    recorder.done(sent, outcome)
+    return pause
   }
 
   const worker = async (index: number, batch: boolean): Promise<void> => {
-    const poisonEvery = options.poisonEvery ?? 0
-    for (let sent = 0; sent < MAX_REQUESTS_PER_WORKER && performance.now() < deadline; sent++) {
+    const events = workerEvents(index)
+    const size = batch ? options.batchSize : 1
+    for (let n = 0; n < MAX_REQUESTS_PER_WORKER && performance.now() < deadline; n++) {
       if (stopping) break
-      const size = batch ? batchSize : 1
-      if (pacer !== undefined) {
-        const wait = pacer.delay(size)
-        if (wait > 0) await sleep(wait)
-        if (stopping) break
-      }
-      const events = Array.from({ length: size }, () => makeEvent(index, poisonEvery > 0 && Math.random() * poisonEvery < 1))
-      for (const event of events) if (isPoison(event)) report.poisonSent.add(event.event_id)
-      report.requests++
-      report.eventsOffered += size
-      const sentAt = performance.now()
-      let pause: boolean
-      let outcome: string
-      try {
-        const answer = await post(batch ? '/data/batch' : '/data', JSON.stringify(batch ? events : events[0]))
-        pause = record(events, batch, answer, sentAt)
-        outcome = String(answer.status)
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? (err as Error).message
-        report.networkErrors.set(code, (report.networkErrors.get(code) ?? 0) + 1)
-        pause = true
-        outcome = code
-      }
-      const took = performance.now() - sentAt
-      if (took > SLOW_MS && report.slow.length < SLOW_KEPT) {
-        report.slow.push({ sentAtMs: Math.round(sentAt - started), ms: Math.round(took), outcome: `${batch ? 'batch' : 'single'} ${outcome}` })
-      }
-      if (pause && !stopping) await sleep(pauseMs)
+      const wait = pacer?.delay(size) ?? 0
+      if (wait > 0) await sleep(wait)
+      if (stopping) break
+      const sent = { events: Array.from({ length: size }, () => events.next(poisonEvery > 0 && Math.random() * poisonEvery < 1)), batch, sentAt: performance.now() }
+      if (await send(sent) && !stopping) await sleep(pauseMs)
     }
   }
 
@@ -253,27 +302,18 @@ export function startLoad (options: LoadOptions): Load {
     ...Array.from({ length: options.singleWorkers }, (_, i) => worker(i, false)),
     ...Array.from({ length: options.batchWorkers }, (_, i) => worker(options.singleWorkers + i, true))
   ]).then(() => {
-    report.durationMs = performance.now() - started
+    recorder.report.durationMs = performance.now() - recorder.started
     agent.destroy()
-    return report
+    return recorder.report
   })
 
   return {
-    report,
+    report: recorder.report,
     done,
     stop: async () => {
       stopping = true
       return await done
     }
-  }
-}
-
-function parse (body: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(body)
-    return typeof value === 'object' && value !== null ? value as Record<string, unknown> : undefined
-  } catch {
-    return undefined
   }
 }
 
@@ -288,12 +328,6 @@ export function firstAckAfter (report: LoadReport, t: number): number | undefine
     else hi = mid
   }
   return report.ackTimes[lo]
-}
-
-export function percentile (values: readonly number[], p: number): number | undefined {
-  if (values.length === 0) return undefined
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]
 }
 
 export function count5xx (report: LoadReport): { all: number, unexpected: number } {

@@ -14,7 +14,7 @@ import { tmpdir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
-import { freePort } from '../../helpers/ports.js'
+import { freePort } from '../../../harness/free-port.js'
 
 export type StopMode = 'fast' | 'immediate'
 

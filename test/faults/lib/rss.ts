@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs'
+import { residentBytes } from '../../../harness/resident-memory.js'
 
-/** Reads VmRSS of a process from /proc every `everyMs`; keeps the peak and every sample. */
+/** Reads VmRSS of a process every `everyMs` and keeps the peak. */
 export class RssSampler {
   readonly #pid: number
   readonly #everyMs: number
   #timer: NodeJS.Timeout | undefined
   #peak = 0
-  readonly samples: Array<{ at: number, bytes: number }> = []
 
   constructor (pid: number, everyMs = 100) {
     this.#pid = pid
@@ -26,17 +25,8 @@ export class RssSampler {
 
   /** Bytes resident now; undefined once the process is gone. */
   sample (): number | undefined {
-    let status: string
-    try {
-      status = readFileSync(`/proc/${this.#pid}/status`, 'utf8')
-    } catch {
-      return undefined
-    }
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]
-    if (kb === undefined) return undefined
-    const bytes = Number(kb) * 1024
-    this.samples.push({ at: performance.now(), bytes })
-    if (bytes > this.#peak) this.#peak = bytes
+    const bytes = residentBytes(this.#pid, 'VmRSS')
+    if (bytes !== undefined && bytes > this.#peak) this.#peak = bytes
     return bytes
   }
 

@@ -3,8 +3,9 @@
  * result (the counts of one report line plus the checks that failed), and the common checks.
  */
 import { join } from 'node:path'
+import { summarise } from '../../../harness/percentiles.js'
 import { reconcile, storedIds, type Ledger } from './accounting.js'
-import { count5xx, percentile, type LoadReport } from './load.js'
+import { count5xx, startLoad, type Load, type LoadOptions, type LoadReport } from './load.js'
 import type { PostgresCluster } from './postgres.js'
 import { Service } from './service.js'
 
@@ -80,6 +81,11 @@ export async function serviceFor (context: ScenarioContext, scenario: string, en
   return { service, databaseUrl }
 }
 
+/** The profile's load on `service`: its single and batch workers, stopping by itself after `maxDurationMs`. */
+export function profileLoad (service: Service, profile: Profile, options: Pick<LoadOptions, 'maxDurationMs' | 'poisonEvery'>): Load {
+  return startLoad({ url: service.url, singleWorkers: profile.singleWorkers, batchWorkers: profile.batchWorkers, batchSize: profile.batchSize, ...options })
+}
+
 /**
  * The counts and the checks every scenario makes: nothing acknowledged lost, nothing stored
  * twice, no 5xx but 503, every 503 with Retry-After, no unexpected answer, something acknowledged.
@@ -98,7 +104,7 @@ export async function settle (scenario: string, started: number, report: LoadRep
     const died = service.diedOnItsOwn
     if (died !== undefined) failures.push(died)
   }
-  const p99 = percentile(report.okLatenciesMs, 99)
+  const p99 = summarise(report.okLatenciesMs)?.p99
   return {
     scenario,
     ...ledger,
@@ -122,6 +128,11 @@ export async function cleanup (service: Service | undefined): Promise<void> {
 /** Counts by code for the report: `INGEST_BUFFER_FULL:12 ECONNRESET:3`, '' when there are none. */
 export function tally (counts: ReadonlyMap<string, number>): string {
   return [...counts].map(([code, n]) => `${code}:${n}`).join(' ')
+}
+
+/** What came back besides acknowledgements — 503s by code, requests without an answer — and what the service logged. */
+export function answerFacts (report: LoadReport, service: Service): Record<string, string | number> {
+  return { '503 codes': tally(report.codes503), 'no answer': tally(report.networkErrors) || 0, logged: loggedProblems(service) }
 }
 
 /** Problems the service logged (warn and above), summarised by message, for the report. */

@@ -6,8 +6,7 @@
  * before the rows are counted.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
+import { answerFacts, cleanup, profileLoad, serviceFor, settle, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 const DRAIN_TIMEOUT_MS = 60_000
@@ -24,13 +23,7 @@ export const bufferedRestart: Scenario = {
       const setup = await serviceFor(context, 'buffered-restart', { ACK_MODE: 'buffered' })
       service = setup.service
       const live = service
-      const load = startLoad({
-        url: service.url,
-        singleWorkers: profile.singleWorkers,
-        batchWorkers: profile.batchWorkers,
-        batchSize: profile.batchSize,
-        maxDurationMs: profile.warmMs + profile.outageMs + profile.afterMs + 30_000
-      })
+      const load = profileLoad(service, profile, { maxDurationMs: profile.warmMs + profile.outageMs + profile.afterMs + 30_000 })
       await sleep(profile.warmMs)
       await cluster.stop('immediate')
       const downAt = performance.now()
@@ -71,9 +64,7 @@ export const bufferedRestart: Scenario = {
         'buffered while down': bufferedWhileDown,
         '503 while down': refusedWhileDown,
         'drain s': Number(drainSeconds.toFixed(2)),
-        '503 codes': tally(report.codes503),
-        'no answer': tally(report.networkErrors) || 0,
-        logged: loggedProblems(service)
+        ...answerFacts(report, service)
       }
       return result
     } finally {

@@ -1,3 +1,4 @@
+import { AckMode } from '../../../src/config.js'
 import type { Scenario } from '../lib/scenario.js'
 import { bufferedRestart } from './buffered-restart.js'
 import { overload } from './overload.js'
@@ -10,8 +11,8 @@ import { sigterm } from './sigterm.js'
 export const SCENARIOS: readonly Scenario[] = [
   pgRestart('fast'),
   pgRestart('immediate'),
-  sigterm('durable'),
-  sigterm('buffered'),
+  sigterm(AckMode.durable),
+  sigterm(AckMode.buffered),
   sigkill,
   overload,
   poison,

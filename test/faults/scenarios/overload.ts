@@ -8,7 +8,7 @@
  */
 import postgres from 'postgres'
 import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
+import { answerFacts, cleanup, serviceFor, settle, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 const THROTTLE_S = 0.1
@@ -95,9 +95,7 @@ export const overload: Scenario = {
         'RSS before the load MB': mb(rssAtStart),
         'RSS bound MB': compiled ? `${mb(RSS_BOUND_BYTES)}, and +${mb(RSS_GROWTH_BOUND_BYTES)}` : `+${mb(RSS_GROWTH_BOUND_BYTES)} (TypeScript loader)`,
         'p99 bound ms': P99_BOUND_MS,
-        '503 codes': tally(report.codes503),
-        'no answer': tally(report.networkErrors) || 0,
-        logged: loggedProblems(service)
+        ...answerFacts(report, service)
       }
       return result
     } finally {

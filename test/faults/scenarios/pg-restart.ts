@@ -5,9 +5,9 @@
  * nothing acknowledged is lost, and the first 200 comes soon after it is back.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { firstAckAfter, startLoad } from '../lib/load.js'
+import { firstAckAfter } from '../lib/load.js'
 import type { StopMode } from '../lib/postgres.js'
-import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
+import { answerFacts, cleanup, profileLoad, serviceFor, settle, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 // After the restart the load goes on until the first acknowledgement, at most this long.
@@ -25,13 +25,7 @@ export function pgRestart (mode: StopMode): Scenario {
       try {
         const setup = await serviceFor(context, name, { ACK_MODE: 'durable' })
         service = setup.service
-        const load = startLoad({
-          url: service.url,
-          singleWorkers: profile.singleWorkers,
-          batchWorkers: profile.batchWorkers,
-          batchSize: profile.batchSize,
-          maxDurationMs: profile.warmMs + profile.outageMs + profile.afterMs + RECOVERY_WAIT_MS + 30_000
-        })
+        const load = profileLoad(service, profile, { maxDurationMs: profile.warmMs + profile.outageMs + profile.afterMs + RECOVERY_WAIT_MS + 30_000 })
         await sleep(profile.warmMs)
         const ackedBefore = load.report.acked.size
         const refusedBefore = load.report.statuses.get(503) ?? 0
@@ -66,9 +60,7 @@ export function pgRestart (mode: StopMode): Scenario {
           'slow requests (sent at ms, took ms)': report.slow.map(r => `${r.sentAtMs}+${r.ms} ${r.outcome}`).join(', '),
           'down s': Number(((backAt - downAt) / 1000).toFixed(2)),
           '503 while down': refusedWhileDown,
-          '503 codes': tally(report.codes503),
-          'no answer': tally(report.networkErrors) || 0,
-          logged: loggedProblems(service),
+          ...answerFacts(report, service),
           'postgres log of a slow stop': slowStopLog === '' ? '' : `\n${slowStopLog}`
         }
         return result

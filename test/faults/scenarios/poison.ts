@@ -8,8 +8,7 @@
  */
 import postgres from 'postgres'
 import { POISON_TALKED_TIME } from '../lib/events.js'
-import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, type Scenario } from '../lib/scenario.js'
+import { cleanup, loggedProblems, profileLoad, serviceFor, settle, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 const REJECTED_CODE = 'INGEST_REJECTED_BY_DATABASE'
@@ -43,14 +42,7 @@ export const poison: Scenario = {
       } finally {
         await sql.end({ timeout: 5 })
       }
-      const load = startLoad({
-        url: service.url,
-        singleWorkers: profile.singleWorkers,
-        batchWorkers: profile.batchWorkers,
-        batchSize: profile.batchSize,
-        poisonEvery: POISON_EVERY,
-        maxDurationMs: profile.loadMs
-      })
+      const load = profileLoad(service, profile, { poisonEvery: POISON_EVERY, maxDurationMs: profile.loadMs })
       const report = await load.done
       const exit = await service.stop('SIGTERM')
 

@@ -4,9 +4,8 @@
  * Then the service starts again on the same database and takes events as before.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { makeEvent } from '../lib/events.js'
-import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
+import { workerEvents } from '../lib/events.js'
+import { cleanup, loggedProblems, profileLoad, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 export const sigkill: Scenario = {
@@ -20,13 +19,7 @@ export const sigkill: Scenario = {
     try {
       const setup = await serviceFor(context, 'sigkill', { ACK_MODE: 'durable' })
       service = setup.service
-      const load = startLoad({
-        url: service.url,
-        singleWorkers: profile.singleWorkers,
-        batchWorkers: profile.batchWorkers,
-        batchSize: profile.batchSize,
-        maxDurationMs: profile.warmMs + 30_000
-      })
+      const load = profileLoad(service, profile, { maxDurationMs: profile.warmMs + 30_000 })
       await sleep(profile.warmMs)
       const inBuffer = await service.metric('ingest_buffer_events')
       context.note(`sigkill: SIGKILL after ${load.report.acked.size} acknowledgements, ${inBuffer} events in the buffer`)
@@ -39,7 +32,8 @@ export const sigkill: Scenario = {
       const restartAt = performance.now()
       restarted = (await serviceFor(context, 'sigkill-restart', { ACK_MODE: 'durable' }, setup.databaseUrl)).service
       const ready = await fetch(`${restarted.url}/readyz`).then(res => res.status, () => 0)
-      const probe = makeEvent(999)
+      // A worker number no load worker has: users of its own.
+      const probe = workerEvents(999).next()
       const probeStatus = await fetch(`${restarted.url}/data`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(probe)
       }).then(res => res.status, () => 0)

@@ -5,19 +5,17 @@
  * because the drain writes the buffer before the pool closes.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startLoad } from '../lib/load.js'
-import { cleanup, loggedProblems, serviceFor, settle, tally, type Scenario } from '../lib/scenario.js'
+import { AckMode } from '../../../src/config.js'
+import { answerFacts, cleanup, profileLoad, serviceFor, settle, type Scenario } from '../lib/scenario.js'
 import type { Service } from '../lib/service.js'
 
 const SHUTDOWN_TIMEOUT_MS = 10_000
 
-type AckMode = 'durable' | 'buffered'
-
 export function sigterm (ackMode: AckMode): Scenario {
-  const name = ackMode === 'durable' ? 'sigterm' : `sigterm-${ackMode}`
+  const name = ackMode === AckMode.durable ? 'sigterm' : `sigterm-${ackMode}`
   return {
     name,
-    title: `(b) SIGTERM mid-load; ${ackMode} mode: exit 0, every ${ackMode === 'durable' ? '200' : '202'} stored`,
+    title: `(b) SIGTERM mid-load; ${ackMode} mode: exit 0, every ${ackMode === AckMode.durable ? '200' : '202'} stored`,
     run: async context => {
       const { profile } = context
       const started = performance.now()
@@ -25,13 +23,7 @@ export function sigterm (ackMode: AckMode): Scenario {
       try {
         const setup = await serviceFor(context, name, { ACK_MODE: ackMode, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) })
         service = setup.service
-        const load = startLoad({
-          url: service.url,
-          singleWorkers: profile.singleWorkers,
-          batchWorkers: profile.batchWorkers,
-          batchSize: profile.batchSize,
-          maxDurationMs: profile.warmMs + SHUTDOWN_TIMEOUT_MS + 30_000
-        })
+        const load = profileLoad(service, profile, { maxDurationMs: profile.warmMs + SHUTDOWN_TIMEOUT_MS + 30_000 })
         await sleep(profile.warmMs)
         const ackedBefore = load.report.acked.size
         const buffered = await service.metric('ingest_buffer_events')
@@ -45,9 +37,7 @@ export function sigterm (ackMode: AckMode): Scenario {
         result.facts = {
           'exit ms': exit.ms,
           'buffered at SIGTERM': buffered,
-          '503 codes': tally(report.codes503),
-          'no answer': tally(report.networkErrors) || 0,
-          logged: loggedProblems(service)
+          ...answerFacts(report, service)
         }
         return result
       } finally {

@@ -9,8 +9,7 @@
  * requests' events — never more (that would be a row nobody sent), and never fewer (a 2xx whose
  * row is missing is a lost event).
  */
-export const AckMode = { durable: 'durable', buffered: 'buffered' } as const
-export type AckMode = typeof AckMode[keyof typeof AckMode]
+import { AckMode } from '../../../src/config.js'
 
 export interface NoLossInput {
   ackMode: AckMode

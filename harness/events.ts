@@ -1,10 +1,12 @@
 /**
- * Realistic traffic: many users, each with a few sessions (a share of repeats), timestamps
- * near now. Session ids are derived from the user, so no event conflicts with another.
+ * Events to send the service: random traffic for the bench and the fault suite, and the origin
+ * README's example request for the tests.
+ *
+ * A session id is derived from its user (user × sessionsPerUser + n), so a session is always
+ * posted with the same owner and no event ever conflicts with another: every refusal, and every
+ * missing row, then comes from what the run is measuring or the fault it injects.
  */
-import { randomUUID } from 'node:crypto'
-
-export interface BenchEvent {
+export interface TrafficEvent {
   user_id: number
   name: string
   email: string
@@ -18,25 +20,28 @@ export interface BenchEvent {
   device_id?: string
 }
 
-export interface EventSource {
-  next: () => BenchEvent
-}
-
-export interface EventSourceOptions {
+/** Which users and sessions the traffic spreads over. */
+export interface KeySpace {
   users?: number
-  /** The lowest user id: two sources with disjoint user ranges never share a user or a session. */
+  /** The lowest user id: sources with disjoint user ranges never share a user or a session. */
   firstUser?: number
   sessionsPerUser?: number
+}
+
+export interface EventSourceOptions extends KeySpace {
+  /** Two sources with the same seed send the same events. */
   seed?: number
+}
+
+export interface EventSource {
+  next: () => TrafficEvent
 }
 
 const SENTIMENTS = ['positive', 'neutral', 'negative'] as const
 const PLATFORMS = ['ios', 'android', 'web', 'desktop'] as const
-// Session ids are user × 1,000 + n: room for the sessions of each user without collisions.
-const SESSIONS_PER_USER_ID_SPACE = 1_000
 
+/** Many users (10,000 by default), a few sessions each (a share of repeats), timestamps in the last hour. */
 export function eventSource ({ users = 10_000, firstUser = 1, sessionsPerUser = 10, seed = 1 }: EventSourceOptions = {}): EventSource {
-  if (sessionsPerUser > SESSIONS_PER_USER_ID_SPACE) throw new TypeError(`sessionsPerUser must be at most ${SESSIONS_PER_USER_ID_SPACE}`)
   let state = seed >>> 0 || 1
   // xorshift32: deterministic, so two runs send the same traffic.
   const random = (): number => {
@@ -49,12 +54,11 @@ export function eventSource ({ users = 10_000, firstUser = 1, sessionsPerUser = 
   return {
     next () {
       const user = firstUser + Math.floor(random() * users)
-      const session = user * SESSIONS_PER_USER_ID_SPACE + Math.floor(random() * sessionsPerUser)
       return {
         user_id: user,
         name: `User ${user}`,
         email: `user${user}@example.com`,
-        session_id: session,
+        session_id: user * sessionsPerUser + Math.floor(random() * sessionsPerUser),
         talked_time: Math.round(random() * 36_000) / 10,
         microphone_used: random() < 0.8,
         speaker_used: random() < 0.6,
@@ -66,17 +70,18 @@ export function eventSource ({ users = 10_000, firstUser = 1, sessionsPerUser = 
   }
 }
 
-/**
- * A pool of pre-serialised events *without* an event_id, so the load generator spends its CPU on
- * sending. Every body adds a fresh id with withEventId(): cycling through the pool repeats users
- * and sessions (as real traffic does) but never an event.
- */
-export function eventPool (size = 20_000, seed = 1): string[] {
-  const source = eventSource({ seed })
-  return Array.from({ length: size }, () => JSON.stringify(source.next()))
-}
-
-/** `{"user_id":…}` → `{"event_id":"<new uuid>","user_id":…}`: a string splice, no re-serialising. */
-export function withEventId (event: string): string {
-  return `{"event_id":"${randomUUID()}",${event.slice(1)}`
+/** The origin README's example request, with overrides (any value: the tests post invalid ones too). */
+export function exampleEvent (overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    user_id: 1,
+    name: 'John Doe',
+    email: 'john.doe@example.com',
+    session_id: 1,
+    talked_time: 120,
+    microphone_used: true,
+    speaker_used: true,
+    voice_sentiment: 'positive',
+    timestamp: 1622558400,
+    ...overrides
+  }
 }

@@ -4,7 +4,7 @@
  */
 import autocannon from 'autocannon'
 import type { BodySource } from './bodies.js'
-import { Samples, type LatencySummary } from './latency.js'
+import { Samples, type LatencySummary } from '../measure/latency.js'
 
 export interface LoadSpec {
   /** For the progress lines, e.g. `single-durable measure`. */

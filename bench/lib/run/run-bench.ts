@@ -1,16 +1,18 @@
 /**
- * Runs scenarios one after another against one database, then reports. Shared by bench/run.ts
- * (all of them, or --only) and by each bench/scenarios/*.ts run alone.
+ * Runs scenarios one after another against one database, then reports: bench/run.ts's command
+ * line, for all of them or the ones --only names.
  */
 import { join, relative } from 'node:path'
+import { describeMachine, revision } from '../measure/machine.js'
+import { compare } from '../report/ratios.js'
+import type { Run, ScenarioFailure } from '../report/run-record.js'
+import { printTable } from '../report/table.js'
+import { RESULTS_DIR, writeReports } from '../report/write-reports.js'
+import type { Scenario, ScenarioResult } from '../scenario.js'
 import { openBenchDatabase } from './database.js'
-import { describeMachine, revision } from './machine.js'
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options.js'
 import { choosePinning } from './pinning.js'
-import { compare } from './ratios.js'
-import { printTable, RESULTS_DIR, writeReports, type Run, type ScenarioFailure } from './report.js'
-import type { Scenario, ScenarioResult } from './scenario.js'
-import { checkBuild } from './server.js'
+import { checkBuild } from './processes.js'
 
 /** How this run was started, for the report: `npm run bench -- …` or `npx tsx bench/… …`. */
 function commandLine (): string {
@@ -36,8 +38,9 @@ export async function runBench (scenarios: readonly Scenario[], options: BenchOp
   progress(`${scenarios.length} scenario(s): ${scenarios.map(s => s.name).join(', ')}; ${options.warmup} s warm-up + ${options.duration} s each`)
   progress(pinning.description)
   // Ctrl-C or a SIGTERM: stop the embedded PostgreSQL and remove its files before leaving (the
-  // service and ceiling server are killed by server.ts's exit hook). Interrupted while PostgreSQL
-  // starts, process.exit still stops it (embedded.ts's exit hook); the next run removes its files.
+  // service and ceiling server are killed by harness/service-process.ts's exit hook). Interrupted
+  // while PostgreSQL starts, process.exit still stops it (embedded.ts's exit hook); the next run
+  // removes its files.
   let stopDatabase = async (): Promise<void> => {}
   const interrupted = (signal: NodeJS.Signals): void => {
     progress(`${signal}: stopping PostgreSQL and leaving`)
@@ -89,15 +92,15 @@ export async function runBench (scenarios: readonly Scenario[], options: BenchOp
     passed
   }
   printTable(run)
-  // latest.md is what the README embeds: only a full, real run with the service's defaults may replace it.
+  // latest.{md,svg,json} are what the docs quote: only a full, real run with the service's defaults may replace them.
   const files = await writeReports(run, { latest: all && !options.smoke && passed && Object.keys(options.serviceEnv).length === 0 })
   console.log(`\nwrote ${files.join(', ')}`)
   console.log(passed ? 'passed: no scenario failed, nothing was lost' : 'FAILED: see above')
   return passed
 }
 
-/** The command line of bench/run.ts and of each scenario file; exits with the outcome. */
-export async function main (available: readonly Scenario[], argv: readonly string[], { alone = false } = {}): Promise<never> {
+/** bench/run.ts's command line; exits with the outcome. */
+export async function main (available: readonly Scenario[], argv: readonly string[]): Promise<never> {
   let options
   try {
     options = parseBenchOptions(argv)
@@ -116,11 +119,6 @@ export async function main (available: readonly Scenario[], argv: readonly strin
     process.exit(2)
   }
   const chosen = options.only.length === 0 ? available : available.filter(s => options.only.includes(s.name))
-  const passed = await runBench(chosen, options, { all: !alone && chosen.length === available.length })
+  const passed = await runBench(chosen, options, { all: chosen.length === available.length })
   process.exit(passed ? 0 : 1)
-}
-
-/** The footer of each scenario file: `npx tsx bench/scenarios/<name>.ts [options]`. */
-export async function runAlone (scenario: Scenario): Promise<never> {
-  return await main([scenario], process.argv.slice(2), { alone: true })
 }

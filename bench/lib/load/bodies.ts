@@ -3,7 +3,8 @@
  * repeated within a run), so the service stores each one and the no-loss check can count rows.
  */
 import { gzipSync } from 'node:zlib'
-import { eventPool, withEventId } from './events.js'
+import type { KeySpace } from '../../../harness/events.js'
+import { eventPool, withEventId } from './event-pool.js'
 
 export const BodyKind = {
   /** POST /data: one JSON object. */
@@ -19,6 +20,8 @@ export interface BodySpec {
   kind: BodyKind
   /** Events per request: 1 for `single`. */
   events: number
+  /** Which users and sessions the events spread over; default: 10,000 users, 10 sessions each. */
+  keys?: KeySpace
 }
 
 export interface BodySource {
@@ -39,7 +42,7 @@ export interface BodySource {
 const GZIP_POOL_EVENTS_PER_SECOND = 80_000
 
 export function bodySource (spec: BodySpec, { seconds, seed = 1 }: { seconds: number, seed?: number }): BodySource {
-  const pool = eventPool(20_000, seed)
+  const pool = eventPool(20_000, { ...spec.keys, seed })
   let cursor = 0
   const nextEvent = (): string => {
     const event = pool[cursor]!

@@ -4,7 +4,7 @@
  * row needs an upsert — that is what makes it a ceiling rather than a second implementation.
  */
 import { randomUUID } from 'node:crypto'
-import type { BenchEvent, EventSource } from './events.js'
+import type { EventSource, TrafficEvent } from '../../../harness/events.js'
 
 export interface CopyChunk {
   users: string
@@ -41,7 +41,7 @@ export class CopyEncoder {
   #users = new Set<number>()
   #sessions = new Set<number>()
 
-  encode (events: readonly BenchEvent[]): CopyChunk {
+  encode (events: readonly TrafficEvent[]): CopyChunk {
     const users: string[] = []
     const sessions: string[] = []
     const metrics: string[] = []

@@ -8,7 +8,7 @@ export interface BenchOptions {
   duration: number
   /** Seconds of load before the measured run, not recorded (JIT, pools, caches). */
   warmup: number
-  /** Connections of the single-event scenarios (ceiling-http, naive, single-*). */
+  /** Connections of the single-event scenarios (ceiling-http, naive, single-*, hot-keys); light-load has 1. */
   connections: number
   /** Connections of the batch scenarios: each holds a whole batch in flight. */
   batchConnections: number
@@ -22,8 +22,8 @@ export interface BenchOptions {
   serviceEnv: Record<string, string>
 }
 
-export const USAGE = `usage: npm run bench -- [options]            (or: npx tsx bench/run.ts [options])
-       npx tsx bench/scenarios/<name>.ts [options]    (one scenario alone)
+export const USAGE = `usage: npm run bench -- [options]            (or, without the build: npx tsx bench/run.ts [options])
+       npm run bench -- --only <name> [options]    (one scenario alone)
 
   --only <name[,name]>      run only these scenarios (repeatable)
   --smoke                   a couple of seconds per scenario, no warm-up (CI: the scripts never rot)

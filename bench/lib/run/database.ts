@@ -11,11 +11,11 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import postgres, { type Sql } from 'postgres'
-import { startEmbeddedPostgres } from '../../src/database/embedded.js'
-import { migrate } from '../../src/database/migrate.js'
+import { startEmbeddedPostgres } from '../../../src/database/embedded.js'
+import { migrate } from '../../../src/database/migrate.js'
+import { freePort } from '../../../harness/free-port.js'
+import { enableStatements, STATEMENTS_SERVER_FLAGS } from '../measure/statements.js'
 import { pinTree, type Pinning } from './pinning.js'
-import { enableStatements, STATEMENTS_SERVER_FLAGS } from './statements.js'
-import { freePort } from '../../test/helpers/ports.js'
 
 export interface BenchDatabase {
   url: string
@@ -42,7 +42,7 @@ export interface BenchDatabase {
   stop: () => Promise<void>
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const quiet = pino({ level: 'silent' })
 
 const SETTINGS = ['fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'commit_delay', 'shared_buffers', 'max_wal_size']

@@ -4,7 +4,7 @@
  * cores it says which one the throughput was waiting for — and how much CPU something else took.
  */
 import { readFileSync } from 'node:fs'
-import { processTree } from './pinning.js'
+import { processTree } from '../run/pinning.js'
 
 // USER_HZ: the unit of /proc/<pid>/stat's utime and stime; 100 on every Linux Node supports.
 const TICKS_PER_SECOND = 100
@@ -72,6 +72,22 @@ export function cpuUsage (before: CpuReading, after: CpuReading): CpuUsage {
     machineCores,
     // Never below 0: the per-process and machine counters tick at 100 Hz and are read a moment apart.
     otherCores: Math.max(0, Math.round((machineCores - serverCores - (databaseCores ?? 0) - runnerCores) * 100) / 100)
+  }
+}
+
+/** CPU time per stored event, in µs: cores busy × 1e6 ÷ events a second. */
+export interface CpuPerEvent {
+  /** The service's; undefined where no service ran (ceiling-copy). */
+  serviceMicros?: number
+  /** PostgreSQL's (all its processes); undefined on DATABASE_URL's server, whose processes are not ours to read. */
+  databaseMicros?: number
+}
+
+export function cpuPerEvent (cpu: CpuUsage, eventsPerSecond: number, { service }: { service: boolean }): CpuPerEvent {
+  const micros = (cores: number): number => Math.round(cores * 1e6 / eventsPerSecond * 10) / 10
+  return {
+    ...(service ? { serviceMicros: micros(cpu.serverCores) } : {}),
+    ...(cpu.databaseCores !== undefined ? { databaseMicros: micros(cpu.databaseCores) } : {})
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import * as vega from 'vega'
 import { compile, type TopLevelSpec } from 'vega-lite'
-import type { ScenarioResult } from './scenario.js'
+import type { ScenarioResult } from '../scenario.js'
 
 export function chartSpec (results: readonly ScenarioResult[], subtitle: string[]): TopLevelSpec {
   const order = results.map(r => r.name)

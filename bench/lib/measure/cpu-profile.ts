@@ -1,12 +1,9 @@
 /**
  * Where a process spent its CPU, from a V8 .cpuprofile (`node --cpu-prof`): self time by
- * function and by package, and inclusive time of our own functions (dist/).
- *
- *   npx tsx bench/lib/cpu-profile.ts <file.cpuprofile> [--top 25]
+ * function and by package, and inclusive time of our own functions (dist/). On its own:
+ * `npx tsx bench/profile.ts <file.cpuprofile>`.
  */
 import { readFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
-import { isMain } from './main.js'
 
 interface CallFrame {
   functionName: string
@@ -141,13 +138,4 @@ export function formatProfile (summary: ProfileSummary): string {
     section('self time by function:', summary.functions),
     section('inclusive time of the service\'s own functions (dist/):', summary.ownInclusive)
   ].join('\n\n')
-}
-
-if (isMain(import.meta.url)) {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '20' } }, allowPositionals: true })
-  if (positionals.length === 0) {
-    console.error('usage: npx tsx bench/lib/cpu-profile.ts <file.cpuprofile>… [--top 20]')
-    process.exit(2)
-  }
-  for (const file of positionals) console.log(formatProfile(await summariseProfileFile(file, Number(values.top))) + '\n')
 }

@@ -3,12 +3,13 @@
  * and ajv options as the service, a handler that does nothing. Run as a child process by the
  * ceiling-http scenario, so it is loaded and measured exactly like dist/server.js.
  *
- *   HOST=127.0.0.1 PORT=8081 npx tsx bench/lib/ceiling-server.ts
+ *   HOST=127.0.0.1 PORT=8081 npx tsx bench/lib/run/ceiling-server.ts
  */
 import Fastify from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { serverOptions } from '../../src/app.js'
-import { EventSchema, SuccessSchema } from '../../src/ingest/schema.js'
+import { serverOptions } from '../../../src/app.js'
+import { SuccessSchema } from '../../../src/http/responses.js'
+import { EventSchema } from '../../../src/ingest/schema.js'
 
 const app = Fastify({ ...serverOptions, logger: false }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -3,29 +3,7 @@
  * flushes, how full, how long, and why they were triggered. It says what the client cannot see —
  * whether batches formed, and how long a transaction took.
  */
-export type Scrape = Map<string, number>
-
-/** Every sample of Prometheus text: `name{labels}` → value. */
-export function parseScrape (text: string): Scrape {
-  const samples: Scrape = new Map()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const space = line.lastIndexOf(' ')
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)))
-  }
-  return samples
-}
-
-export async function scrape (serviceUrl: string): Promise<Scrape> {
-  return parseScrape(await (await fetch(`${serviceUrl}/metrics`)).text())
-}
-
-/** The sum of every sample of `name` (all label sets), or 0. */
-function total (s: Scrape, name: string): number {
-  let sum = 0
-  for (const [key, value] of s) if (key === name || key.startsWith(`${name}{`)) sum += value
-  return sum
-}
+import { metricTotal, type MetricSamples } from '../../../harness/prometheus-text.js'
 
 export interface WindowMetrics {
   flushes: number
@@ -40,8 +18,8 @@ export interface WindowMetrics {
   rejected: number
 }
 
-export function windowMetrics (before: Scrape, after: Scrape): WindowMetrics {
-  const delta = (name: string): number => total(after, name) - total(before, name)
+export function windowMetrics (before: MetricSamples, after: MetricSamples): WindowMetrics {
+  const delta = (name: string): number => (metricTotal(after, name) ?? 0) - (metricTotal(before, name) ?? 0)
   const flushes = delta('ingest_flush_rows_count')
   const flushesByTrigger: Record<string, number> = {}
   for (const [key, value] of after) {

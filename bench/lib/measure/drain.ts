@@ -3,12 +3,7 @@
  * (or refused). Read from its own gauges on /metrics, so the process keeps running to be measured.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-
-/** A sample without labels from Prometheus text, or undefined when it is not there. */
-export function sample (text: string, name: string): number | undefined {
-  const line = text.split('\n').find(l => l.startsWith(`${name} `))
-  return line === undefined ? undefined : Number(line.slice(name.length + 1))
-}
+import { metricTotal, scrapeMetrics } from '../../../harness/prometheus-text.js'
 
 // Between two readings: long enough for a request the client gave up on, but which the server had
 // already read, to reach the buffer (and move ingest_events_received_total).
@@ -23,10 +18,10 @@ export async function waitForDrain (serviceUrl: string, { timeoutMs = 300_000 } 
   const started = performance.now()
   let lastReceived: number | undefined
   for (;;) {
-    const text = await (await fetch(`${serviceUrl}/metrics`)).text()
-    const buffered = sample(text, 'ingest_buffer_events')
-    const writing = sample(text, 'ingest_flushes_in_flight') ?? 0
-    const received = sample(text, 'ingest_events_received_total')
+    const samples = await scrapeMetrics(serviceUrl)
+    const buffered = metricTotal(samples, 'ingest_buffer_events')
+    const writing = metricTotal(samples, 'ingest_flushes_in_flight') ?? 0
+    const received = metricTotal(samples, 'ingest_events_received_total')
     if (buffered === undefined) throw new Error(`${serviceUrl}/metrics has no ingest_buffer_events`)
     if (buffered === 0 && writing === 0 && received === lastReceived) return Math.max(0, performance.now() - started - QUIET_MS) / 1000
     lastReceived = buffered === 0 && writing === 0 ? received : undefined

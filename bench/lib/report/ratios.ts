@@ -1,0 +1,81 @@
+/**
+ * The comparisons that say whether the design pays, each from figures of the same run, beside
+ * the target it was built for (issue 11). Informational: figures never fail a run (the no-loss
+ * check does).
+ */
+import type { ScenarioResult } from '../scenario.js'
+
+export interface Comparison {
+  name: string
+  /** undefined when a scenario it needs did not run (or measured nothing). */
+  value?: number
+  unit: '×' | 'ms'
+  target: string
+  met?: boolean
+  /** How it was computed, with the figures. */
+  detail: string
+}
+
+/** A figure two scenarios are compared on: its name in the comparison, its unit, where it is read. */
+interface Figure {
+  name: string
+  unit: string
+  of: (result: ScenarioResult) => number | undefined
+}
+
+const REQUESTS: Figure = { name: 'req/s', unit: 'req/s', of: r => r.requestsPerSecond }
+const EVENTS: Figure = { name: 'committed events/s', unit: 'events/s', of: r => r.eventsPerSecond }
+
+function round (n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)
+}
+
+/** top ÷ bottom, at least `atLeast`. */
+function ratio (results: readonly ScenarioResult[], top: string, bottom: string, figure: Figure, atLeast: number): Comparison {
+  const name = `${top} ÷ ${bottom} (${figure.name})`
+  const target = `≥ ${atLeast}×`
+  const x = results.find(r => r.name === top)
+  const y = results.find(r => r.name === bottom)
+  const a = x === undefined ? undefined : figure.of(x)
+  const b = y === undefined ? undefined : figure.of(y)
+  if (a === undefined || b === undefined || b === 0) return { name, unit: '×', target, detail: `needs ${top} and ${bottom} in the same run` }
+  const value = a / b
+  return { name, value, unit: '×', target, met: value >= atLeast, detail: `${round(a)} ÷ ${round(b)} ${figure.unit}` }
+}
+
+function durableP99 (results: readonly ScenarioResult[], atMostMs: number): Comparison {
+  const name = 'single-durable p99'
+  const target = `≤ ${atMostMs} ms`
+  const durable = results.find(r => r.name === 'single-durable')
+  const p99 = durable?.latencyMs?.p99
+  if (p99 === undefined) return { name, unit: 'ms', target, detail: 'needs single-durable' }
+  return { name, value: p99, unit: 'ms', target, met: p99 <= atMostMs, detail: `p99 of the 2xx answers at ${String(durable?.config.connections)} connections` }
+}
+
+/** What batching costs one lone event: light-load's p50 over one bare commit's. */
+function lightLoadOverhead (results: readonly ScenarioResult[], atMostMs: number): Comparison {
+  const name = 'light-load p50 − bare-commit p50'
+  const target = `≤ ${atMostMs} ms`
+  const light = results.find(r => r.name === 'light-load')?.latencyMs?.p50
+  const bare = results.find(r => r.name === 'bare-commit')?.latencyMs?.p50
+  if (light === undefined || bare === undefined) return { name, unit: 'ms', target, detail: 'needs light-load and bare-commit in the same run' }
+  return { name, value: light - bare, unit: 'ms', target, met: light - bare <= atMostMs, detail: `${light.toFixed(2)} ms − ${bare.toFixed(2)} ms (ratio ${(light / bare).toFixed(2)}×)` }
+}
+
+export function compare (results: readonly ScenarioResult[]): Comparison[] {
+  return [
+    ratio(results, 'single-durable', 'ceiling-http', REQUESTS, 0.6),
+    // The same, with every event on a handful of users and sessions: the upserts contend.
+    ratio(results, 'hot-keys', 'ceiling-http', REQUESTS, 0.6),
+    ratio(results, 'single-durable', 'naive', EVENTS, 7),
+    ratio(results, 'batch-1000', 'ceiling-copy', EVENTS, 0.5),
+    durableP99(results, 50),
+    lightLoadOverhead(results, 2)
+  ]
+}
+
+export function formatComparison (c: Comparison): string {
+  if (c.value === undefined) return `${c.name}: n/a (${c.detail}); target ${c.target}`
+  const value = c.unit === '×' ? `${c.value.toFixed(2)}×` : `${c.value.toFixed(2)} ms`
+  return `${c.name}: ${value} (${c.detail}); target ${c.target}: ${c.met === true ? 'met' : 'NOT met'}`
+}

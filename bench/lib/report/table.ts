@@ -1,0 +1,57 @@
+/** One row a scenario, the same on the console and in the Markdown report. */
+import type { ScenarioResult } from '../scenario.js'
+import { formatComparison } from './ratios.js'
+import type { Run } from './run-record.js'
+
+const fmt = (n: number | undefined, digits = 0): string =>
+  n === undefined ? '—' : n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const ms = (n: number | undefined): string => n === undefined ? '—' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)
+const cores = (n: number): string => n.toFixed(2)
+const micros = (n: number): string => n < 10 ? n.toFixed(1) : n.toFixed(0)
+const slashed = (values: ReadonlyArray<number | undefined>, format: (n: number) => string): string => values.map(v => v === undefined ? '—' : format(v)).join('/')
+
+const COLUMNS = ['scenario', 'conns', 'req/s', 'events/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'peak RSS MiB', 'drain s', 'CPU svc/pg/load/other', 'CPU µs/event svc/pg', 'WAL B/event', 'no loss'] as const
+
+function row (r: ScenarioResult): Record<typeof COLUMNS[number], string> {
+  const connections = r.config.connections
+  return {
+    scenario: r.name,
+    conns: typeof connections === 'number' ? String(connections) : '—',
+    'req/s': fmt(r.requestsPerSecond),
+    'events/s': fmt(r.eventsPerSecond),
+    'p50 ms': ms(r.latencyMs?.p50),
+    'p90 ms': ms(r.latencyMs?.p90),
+    'p99 ms': ms(r.latencyMs?.p99),
+    'max ms': ms(r.latencyMs?.max),
+    'non-2xx': fmt(r.non2xx),
+    errors: fmt(r.errors),
+    'peak RSS MiB': r.peakRssBytes === undefined ? '—' : fmt(r.peakRssBytes / 2 ** 20),
+    'drain s': r.drainSeconds === undefined ? '—' : r.drainSeconds.toFixed(1),
+    'CPU svc/pg/load/other': r.cpu === undefined
+      ? '—'
+      : slashed([r.config.target === undefined ? undefined : r.cpu.serverCores, r.cpu.databaseCores, r.cpu.runnerCores, r.cpu.otherCores], cores),
+    'CPU µs/event svc/pg': r.cpuPerEvent === undefined ? '—' : slashed([r.cpuPerEvent.serviceMicros, r.cpuPerEvent.databaseMicros], micros),
+    'WAL B/event': fmt(r.io?.walBytesPerEvent),
+    'no loss': r.noLoss === undefined ? '—' : r.noLoss.passed ? 'ok' : 'FAILED'
+  }
+}
+
+export function printTable (run: Run): void {
+  console.log()
+  console.table(run.scenarios.map(row))
+  for (const c of run.comparisons) console.log(formatComparison(c))
+  for (const r of run.scenarios) {
+    if (r.noLoss !== undefined && !r.noLoss.passed) console.error(`no-loss check FAILED in ${r.name}: ${r.noLoss.message}`)
+  }
+  for (const f of run.failures) console.error(`scenario ${f.name} FAILED: ${f.error}`)
+}
+
+export function markdownTable (results: readonly ScenarioResult[]): string {
+  const right = new Set<string>(COLUMNS.filter(c => c !== 'scenario' && c !== 'no loss'))
+  const lines = [
+    `| ${COLUMNS.join(' | ')} |`,
+    `|${COLUMNS.map(c => right.has(c) ? '---:' : '---').join('|')}|`,
+    ...results.map(r => `| ${Object.values(row(r)).join(' | ')} |`)
+  ]
+  return lines.join('\n')
+}

@@ -1,0 +1,229 @@
+/**
+ * One HTTP scenario from its spec: start the server, warm it up (not recorded), empty the tables,
+ * load it for the measured window, then count what the database holds and check it against the
+ * 2xx answers.
+ */
+import { mkdir, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { scrapeMetrics, type MetricSamples } from '../../../harness/prometheus-text.js'
+import { AckMode } from '../../../src/config.js'
+import { runLoad, type LoadResult } from '../load/autocannon.js'
+import { BodyKind, bodySource, type BodySource, type BodySpec } from '../load/bodies.js'
+import { summariseProfileFile } from '../measure/cpu-profile.js'
+import { cpuPerEvent, cpuUsage, formatCpu, readCpu, type CpuUsage } from '../measure/cpu-usage.js'
+import { waitForDrain } from '../measure/drain.js'
+import { formatIo, ioUsage, readIo, type IoReading, type IoUsage } from '../measure/io-usage.js'
+import { checkNoLoss, type NoLossCheck } from '../measure/no-loss.js'
+import { formatWindowMetrics, windowMetrics, type WindowMetrics } from '../measure/service-metrics.js'
+import { resetStatements, topStatements, type StatementShare } from '../measure/statements.js'
+import { formatWaits, sampleWaits, type WaitShare } from '../measure/wait-events.js'
+import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js'
+import { startCeilingServer, startService, type RunningServer } from './processes.js'
+
+export interface HttpScenarioSpec {
+  name: string
+  description: string
+  /** The real service (dist/server.js), the default; or the no-op ceiling server, which stores nothing. */
+  target?: 'service' | 'ceiling'
+  /** Single events go to POST /data, the others to POST /data/batch. */
+  body: BodySpec
+  /** The service's environment on top of ACK_MODE=durable and its defaults (FLUSH_MAX_ROWS, …). */
+  env?: Record<string, string>
+  /** Default: --connections for single events, --batch-connections for batches. */
+  connections?: number
+}
+
+/** One run of a spec: the spec with the options applied. */
+interface Plan {
+  name: string
+  route: '/data' | '/data/batch'
+  connections: number
+  /** The service on the bench database; false: the ceiling server. */
+  stores: boolean
+  /** The service's environment: the spec's, then --service-env. Empty for the ceiling server. */
+  env: Record<string, string>
+  body: BodySource
+  profileDir?: string
+}
+
+/** What the database and the service said over the measured window (storing scenarios only). */
+interface DatabaseWindow {
+  metricsBefore: MetricSamples
+  ioBefore: IoReading
+  ioAfter: IoReading
+  waits: WaitShare[]
+}
+
+/** What became of the events, once the service drained. */
+interface Stored {
+  io: IoUsage
+  waits: WaitShare[]
+  drainSeconds: number
+  service: WindowMetrics
+  noLoss: NoLossCheck
+  statements?: StatementShare[]
+}
+
+export function httpScenario (spec: HttpScenarioSpec): Scenario {
+  return { name: spec.name, description: spec.description, usesService: spec.target !== 'ceiling', run: async context => await runHttpScenario(spec, context) }
+}
+
+async function runHttpScenario (spec: HttpScenarioSpec, context: ScenarioContext): Promise<ScenarioResult> {
+  const plan = planRun(spec, context)
+  const server = await startTarget(plan, context)
+  let load: LoadResult
+  let cpu: CpuUsage
+  let stored: Stored | undefined
+  let peakRssBytes: number | undefined
+  try {
+    await warmUp(plan, server, context)
+    const watch = plan.stores ? await watchDatabase(server, context) : undefined
+    const cpuBefore = readCpu(server.pid, context.database.serverPid)
+    load = await loadFor(plan, server, context, 'measure', context.options.duration)
+    cpu = cpuUsage(cpuBefore, readCpu(server.pid, context.database.serverPid))
+    const window = await watch?.stop()
+    context.progress(`${plan.name} ${formatCpu(cpu)}`)
+    refuseUnexpectedAnswers(load)
+    if (window !== undefined) stored = await accountForEvents(plan, server, context, load, window)
+    peakRssBytes = server.peakRssBytes()
+  } finally {
+    const code = await server.stop()
+    if (code !== 0 && code !== null) context.progress(`${plan.name}: the server exited with ${code}`)
+  }
+  return await httpResult(plan, spec, context, { load, cpu, stored, peakRssBytes })
+}
+
+function planRun (spec: HttpScenarioSpec, { options, profileDir }: ScenarioContext): Plan {
+  const stores = spec.target !== 'ceiling'
+  const single = spec.body.kind === BodyKind.single
+  return {
+    name: spec.name,
+    route: single ? '/data' : '/data/batch',
+    connections: spec.connections ?? (single ? options.connections : options.batchConnections),
+    stores,
+    env: stores ? { ACK_MODE: AckMode.durable, ...spec.env, ...options.serviceEnv } : {},
+    body: bodySource(spec.body, { seconds: options.duration }),
+    ...(profileDir !== undefined && stores ? { profileDir: join(profileDir, spec.name) } : {})
+  }
+}
+
+async function startTarget (plan: Plan, { database, pinning }: ScenarioContext): Promise<RunningServer> {
+  if (plan.profileDir !== undefined) await mkdir(plan.profileDir, { recursive: true })
+  const start = {
+    prefix: pinning.serverCommand,
+    // The profile is written when the process exits: SIGTERM → drain → exit.
+    ...(plan.profileDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${plan.profileDir}`] } : {})
+  }
+  if (!plan.stores) return await startCeilingServer(start)
+  await database.reset()
+  return await startService({ DATABASE_URL: database.url, ...plan.env }, start)
+}
+
+async function loadFor (plan: Plan, server: RunningServer, { progress }: ScenarioContext, phase: string, seconds: number): Promise<LoadResult> {
+  return await runLoad({ label: `${plan.name} ${phase}`, url: `${server.url}${plan.route}`, connections: plan.connections, seconds, body: plan.body, progress })
+}
+
+/** Unrecorded load (JIT, pools, caches), then empty tables and the bodies from the start again. */
+async function warmUp (plan: Plan, server: RunningServer, context: ScenarioContext): Promise<void> {
+  if (context.options.warmup === 0) return
+  await loadFor(plan, server, context, 'warm-up', context.options.warmup)
+  if (plan.stores) {
+    await waitForDrain(server.url)
+    await context.database.reset()
+  }
+  plan.body.rewind()
+}
+
+/** Starts watching the database and the service for the window; stop() when the load ends. */
+async function watchDatabase (server: RunningServer, { database }: ScenarioContext): Promise<{ stop: () => Promise<DatabaseWindow> }> {
+  const metricsBefore = await scrapeMetrics(server.url)
+  if (database.statements) await resetStatements(database.sql)
+  const ioBefore = await readIo(database.sql)
+  // The service names its connections (src/database/client.ts): its writers and one spare.
+  const sampler = sampleWaits(database.sql, 'metrics-ingest')
+  return {
+    stop: async () => {
+      const waits = await sampler.stop()
+      return { metricsBefore, ioBefore, ioAfter: await readIo(database.sql), waits }
+    }
+  }
+}
+
+/**
+ * A 4xx is a harness bug (the bodies are meant to be valid), a 500 a service bug: either makes
+ * the figures meaningless, so the run fails instead of reporting them.
+ */
+function refuseUnexpectedAnswers (load: LoadResult): void {
+  if (load.firstUnexpected === undefined) return
+  const count = Object.entries(load.statusCodes).filter(([code]) => !code.startsWith('2') && code !== '503').reduce((n, [, c]) => n + c, 0)
+  throw new Error(`${count} unexpected answers, the first: ${load.firstUnexpected.statusCode} ${load.firstUnexpected.body}`)
+}
+
+/** The rows right after the window and after the drain, the service's account, and the no-loss check. */
+async function accountForEvents (plan: Plan, server: RunningServer, { database, progress }: ScenarioContext, load: LoadResult, window: DatabaseWindow): Promise<Stored> {
+  const storedAtEnd = await database.countEvents()
+  const io = ioUsage(window.ioBefore, window.ioAfter, storedAtEnd)
+  progress(`${plan.name} ${formatIo(io)}`)
+  progress(`${plan.name} ${formatWaits(window.waits)}`)
+  const drainSeconds = await waitForDrain(server.url)
+  const storedAfterDrain = await database.countEvents()
+  const statements = database.statements ? await topStatements(database.sql) : undefined
+  const service = windowMetrics(window.metricsBefore, await scrapeMetrics(server.url))
+  progress(`${plan.name} ${formatWindowMetrics(service)}`)
+  const noLoss = checkNoLoss({
+    ackMode: plan.env.ACK_MODE === AckMode.buffered ? AckMode.buffered : AckMode.durable,
+    eventsPerRequest: plan.body.eventsPerRequest,
+    ok: load.ok,
+    sent: load.sent,
+    responses: load.responses,
+    storedAtEnd,
+    storedAfterDrain
+  })
+  progress(`${plan.name} no-loss: ${noLoss.message}`)
+  return { io, waits: window.waits, drainSeconds, service, noLoss, ...(statements !== undefined ? { statements } : {}) }
+}
+
+async function httpResult (plan: Plan, spec: HttpScenarioSpec, { options }: ScenarioContext, measured: { load: LoadResult, cpu: CpuUsage, stored: Stored | undefined, peakRssBytes: number | undefined }): Promise<ScenarioResult> {
+  const { load, cpu, stored, peakRssBytes } = measured
+  const eventsPerSecond = stored === undefined ? undefined : stored.noLoss.stored / load.seconds
+  const notes = [
+    ...(stored === undefined ? [] : [formatWindowMetrics(stored.service)]),
+    formatCpu(cpu),
+    ...(stored === undefined ? [] : [formatIo(stored.io), formatWaits(stored.waits)]),
+    ...(plan.body.builtDuringRun > 0 ? [`${plan.body.builtDuringRun} gzip bodies were compressed during the run (the pre-built ones ran out): client CPU taken from the server`] : [])
+  ]
+  const profile = plan.profileDir === undefined ? undefined : await profileOf(plan.profileDir)
+  return {
+    name: spec.name,
+    description: spec.description,
+    config: {
+      target: plan.stores ? 'dist/server.js' : 'bench/lib/run/ceiling-server.ts',
+      route: `POST ${plan.route}`,
+      body: spec.body,
+      connections: plan.connections,
+      env: plan.stores ? { ...plan.env, note: 'service defaults otherwise; DATABASE_URL = the bench database' } : {},
+      warmupSeconds: options.warmup
+    },
+    seconds: load.seconds,
+    requestsPerSecond: load.requestsPerSecond,
+    ...(eventsPerSecond !== undefined ? { eventsPerSecond, cpuPerEvent: cpuPerEvent(cpu, eventsPerSecond, { service: true }) } : {}),
+    ...(load.latencyMs !== undefined ? { latencyMs: load.latencyMs } : {}),
+    non2xx: load.non2xx,
+    errors: load.errors,
+    statusCodes: load.statusCodes,
+    ...(peakRssBytes !== undefined ? { peakRssBytes } : {}),
+    ...(stored !== undefined ? { drainSeconds: stored.drainSeconds, noLoss: stored.noLoss, service: stored.service } : {}),
+    cpu,
+    ...(stored !== undefined ? { io: stored.io, waits: stored.waits } : {}),
+    ...(stored?.statements !== undefined ? { statements: stored.statements } : {}),
+    notes,
+    ...(profile !== undefined ? { profile } : {})
+  }
+}
+
+/** node writes `CPU.<date>.<pid>….cpuprofile` at exit: the newest one in the scenario's folder. */
+async function profileOf (dir: string): Promise<ScenarioResult['profile']> {
+  const files = (await readdir(dir)).filter(file => file.endsWith('.cpuprofile')).sort()
+  const file = files.at(-1)
+  return file === undefined ? undefined : await summariseProfileFile(join(dir, file))
+}
