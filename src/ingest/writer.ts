@@ -218,9 +218,13 @@ async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: One
   // Committed: these are facts now.
   const claimed = row?.claimed ?? []
   const filled = row?.filled ?? []
-  for (const [i, id] of claimed.entries()) {
-    const sessionId = Number(id)
-    known.rememberSession(sessionId, { owner: sessions.find(s => s.session_id === sessionId)!.user_id, filled: filled[i]! })
+  if (claimed.length > 0) {
+    // Every claimed session is held by its claimer (the guard saw to that).
+    const claimer = new Map(sessions.map(s => [s.session_id, s.user_id]))
+    for (const [i, id] of claimed.entries()) {
+      const sessionId = Number(id)
+      known.rememberSession(sessionId, { owner: claimer.get(sessionId)!, filled: filled[i]! })
+    }
   }
   for (const user of users) known.rememberProfileAt(user.user_id, user.timestamp)
   if (accepted.withIds) markStoredBefore(accepted, ids, new Set(row?.stored ?? []))
