@@ -3,7 +3,11 @@
  * owner (it never changes) with the details it holds (only ever filled in), and a lower bound of
  * each user's profile_at (it only grows). Every value is immutable or a lower bound, so several
  * processes on one database stay correct: a stale entry costs a needless upsert, never a wrong
- * row. Rows deleted behind its back are handled by the writer (forget, then write in full).
+ * row. Rows deleted behind its back surface as a foreign-key violation; the writer then clears
+ * everything it knew and writes the batch in full. It clears all, not the batch's keys: rows
+ * leave in bulk (a truncate, a retention sweep), and clearing key by key would fail one flush for
+ * every stale key. Not covered: a user deleted and re-inserted by another process with an older
+ * profile_at while this one still knows the newer bound (docs/architecture.md).
  */
 import { LRUCache } from 'lru-cache'
 
@@ -24,8 +28,8 @@ export interface KnownRows {
   profileAt: (userId: number) => number | undefined
   rememberSession: (sessionId: number, known: KnownSession) => void
   rememberProfileAt: (userId: number, atLeast: number) => void
-  /** Drops what it knew of these keys; true if it knew any. */
-  forget: (sessionIds: Iterable<number>, userIds: Iterable<number>) => boolean
+  /** Forgets everything: some of it is no longer stored. */
+  clear: () => void
 }
 
 /** Knows nothing: every flush writes every row (ROW_CACHE_ENTRIES=0, and the writer's default). */
@@ -34,7 +38,7 @@ export const knowNothing: KnownRows = {
   profileAt: () => undefined,
   rememberSession: () => {},
   rememberProfileAt: () => {},
-  forget: () => false
+  clear: () => {}
 }
 
 /** A bounded LRU of each kind of fact, `entries` each. */
@@ -64,11 +68,9 @@ export function knownRowsCache (entries: number, counts?: KnownRowsCounts): Know
       const before = users.peek(userId)
       if (before === undefined || atLeast > before) users.set(userId, atLeast)
     },
-    forget (sessionIds, userIds) {
-      let knew = false
-      for (const id of sessionIds) knew = sessions.delete(id) || knew
-      for (const id of userIds) knew = users.delete(id) || knew
-      return knew
+    clear () {
+      sessions.clear()
+      users.clear()
     }
   }
 }

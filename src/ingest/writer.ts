@@ -88,9 +88,9 @@ export async function writeBatch (sql: Sql, events: readonly MetricEvent[], rece
       return await writeInOneStatement(sql, plan, known)
     } catch (err) {
       const code = (err as { code?: unknown }).code
-      // A row this process remembered was deleted behind its back: forget the batch's keys and
-      // write everything. Otherwise the failure is the caller's to classify.
-      if (code === FOREIGN_KEY_VIOLATION) known.forget(events.map(e => e.session_id), events.map(e => e.user_id))
+      // A row this process remembered was deleted behind its back: forget what it knew and write
+      // everything. Otherwise the failure is the caller's to classify.
+      if (code === FOREIGN_KEY_VIOLATION) known.clear()
       else if (code !== CLAIM_REFUSED) throw err
     }
   }
