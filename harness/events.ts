@@ -6,6 +6,8 @@
  * posted with the same owner and no event ever conflicts with another: every refusal, and every
  * missing row, then comes from what the run is measuring or the fault it injects.
  */
+import { EXAMPLE_EVENT } from '../src/ingest/schema.js'
+
 export interface TrafficEvent {
   user_id: number
   name: string
@@ -70,18 +72,8 @@ export function eventSource ({ users = 10_000, firstUser = 1, sessionsPerUser = 
   }
 }
 
-/** The origin README's example request, with overrides (any value: the tests post invalid ones too). */
+/** The origin README's example request (the OpenAPI example, without its event_id), with overrides (any value: the tests post invalid ones too). */
 export function exampleEvent (overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    user_id: 1,
-    name: 'John Doe',
-    email: 'john.doe@example.com',
-    session_id: 1,
-    talked_time: 120,
-    microphone_used: true,
-    speaker_used: true,
-    voice_sentiment: 'positive',
-    timestamp: 1622558400,
-    ...overrides
-  }
+  const { event_id: _eventId, ...example } = EXAMPLE_EVENT
+  return { ...example, ...overrides }
 }

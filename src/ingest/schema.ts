@@ -25,7 +25,7 @@ export const VoiceSentiment = {
 } as const
 
 /** The origin README's request, with an idempotency key. */
-const EXAMPLE_EVENT = {
+export const EXAMPLE_EVENT = {
   event_id: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b',
   user_id: 1,
   name: 'John Doe',

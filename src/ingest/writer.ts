@@ -35,6 +35,9 @@ const UUID = 2950
 const CLAIM_REFUSED = 'MI409'
 const FOREIGN_KEY_VIOLATION = '23503'
 
+/** Where a statement is built: the pool (one autocommit statement) or a transaction. */
+type Queries = Sql | TransactionSql
+
 export const EventStatus = {
   committed: 'committed',
   /** Its event_id was already stored (or came earlier in the same batch): acknowledged, not stored again. */
@@ -156,59 +159,16 @@ async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: One
   const ids = metrics.map(e => e.event_id?.toLowerCase() ?? null)
   const [row] = await sql<[{ claimed: string[] | null, filled: number[] | null, stored: string[] | null }]>`
     with claimed as (
-      insert into sessions (session_id, user_id, device_id, platform, location, start_time, end_time)
-      select s, u, d, p, l, to_timestamp(st), to_timestamp(et)
-      from unnest(
-        ${sql.array(sessions.map(s => s.session_id), INT8)}::int8[],
-        ${sql.array(sessions.map(s => s.user_id), INT8)}::int8[],
-        ${sql.array(sessions.map(s => s.device_id), TEXT)}::text[],
-        ${sql.array(sessions.map(s => s.platform), TEXT)}::text[],
-        ${sql.array(sessions.map(s => s.location), TEXT)}::text[],
-        ${sql.array(sessions.map(s => s.start_time), FLOAT8)}::float8[],
-        ${sql.array(sessions.map(s => s.end_time), FLOAT8)}::float8[]
-      ) as input(s, u, d, p, l, st, et)
-      on conflict (session_id) do update set
-        device_id = coalesce(sessions.device_id, excluded.device_id),
-        platform = coalesce(sessions.platform, excluded.platform),
-        location = coalesce(sessions.location, excluded.location),
-        start_time = coalesce(sessions.start_time,
-          case when excluded.start_time <= coalesce(sessions.end_time, excluded.end_time, excluded.start_time)
-          then excluded.start_time end),
-        end_time = coalesce(sessions.end_time,
-          case when excluded.end_time >= coalesce(sessions.start_time, excluded.start_time, excluded.end_time)
-          then excluded.end_time end)
+      ${upsertSessions(sql, sessions)}
       -- The claimer's own session is touched even when nothing fills in, so that RETURNING lists
       -- every session held; one missing from it is another user's. Only sessions this process has
       -- not seen (or with details to fill) are here, so that is once per session per process.
       where sessions.user_id = excluded.user_id
-      returning session_id, (device_id is not null)::int + (platform is not null)::int * 2 +
-        (location is not null)::int * 4 + (start_time is not null)::int * 8 + (end_time is not null)::int * 16 as filled
+      returning session_id, ${filledDetails(sql)} as filled
     ), profiles as (
-      insert into users (user_id, name, email, profile_at)
-      select u, n, e, to_timestamp(t)
-      from unnest(
-        ${sql.array(users.map(u => u.user_id), INT8)}::int8[],
-        ${sql.array(users.map(u => u.name), TEXT)}::text[],
-        ${sql.array(users.map(u => u.email), TEXT)}::text[],
-        ${sql.array(users.map(u => u.timestamp), FLOAT8)}::float8[]
-      ) as input(u, n, e, t)
-      on conflict (user_id) do update set
-        name = excluded.name, email = excluded.email, profile_at = excluded.profile_at, updated_at = now()
-      where excluded.profile_at > users.profile_at
+      ${upsertUsers(sql, users)}
     ), stored as (
-      insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
-      select id, s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
-      from unnest(
-        ${sql.array(ids, UUID)}::uuid[],
-        ${sql.array(metrics.map(e => e.session_id), INT8)}::int8[],
-        ${sql.array(metrics.map(e => e.talked_time), FLOAT8)}::float8[],
-        ${sql.array(metrics.map(e => e.microphone_used), BOOL)}::bool[],
-        ${sql.array(metrics.map(e => e.speaker_used), BOOL)}::bool[],
-        ${sql.array(metrics.map(e => e.voice_sentiment), TEXT)}::text[],
-        ${sql.array(metrics.map(e => e.timestamp), FLOAT8)}::float8[]
-      ) as input(id, s, t, m, sp, v, ts)
-      on conflict (event_id) do nothing
-      returning event_id
+      ${insertMetrics(sql, metrics, ids)}
     )
     select ingest_claims_held((select count(*) from claimed), ${sessions.length}::int8) as held,
       (select array_agg(session_id order by session_id) from claimed) as claimed,
@@ -250,10 +210,20 @@ async function writeInTransaction (sql: Sql, events: readonly MetricEvent[], rec
     // Sessions first, in key order: the users FK is deferred to commit, so a rejected event
     // never touches its user's row. The owners are read by a second statement, pipelined with
     // the first: it sees sessions a concurrent flush committed while the first one waited.
-    const [, owners] = await Promise.all([claimSessions(tx, sessions), tx<Array<{ session_id: string, user_id: string, filled: number }>>`
-      select session_id, user_id, (device_id is not null)::int + (platform is not null)::int * 2 +
-        (location is not null)::int * 4 + (start_time is not null)::int * 8 + (end_time is not null)::int * 16 as filled
-      from sessions where session_id = any(${tx.array(sessionIds, INT8)}::int8[])`])
+    const [, owners] = await Promise.all([
+      tx`
+        ${upsertSessions(tx, sessions)}
+        -- Only where the owner's event brings a detail the row lacks: no row lock otherwise.
+        where sessions.user_id = excluded.user_id and (
+          (sessions.device_id is null and excluded.device_id is not null) or
+          (sessions.platform is null and excluded.platform is not null) or
+          (sessions.location is null and excluded.location is not null) or
+          (sessions.start_time is null and excluded.start_time is not null) or
+          (sessions.end_time is null and excluded.end_time is not null))`,
+      tx<Array<{ session_id: string, user_id: string, filled: number }>>`
+        select session_id, user_id, ${filledDetails(tx)} as filled
+        from sessions where session_id = any(${tx.array(sessionIds, INT8)}::int8[])`
+    ])
     const ownerOf = new Map(owners.map(row => [Number(row.session_id), Number(row.user_id)]))
 
     const accepted = acceptAll(events, event => ownerOf.get(event.session_id) === event.user_id)
@@ -289,18 +259,22 @@ async function writeInTransaction (sql: Sql, events: readonly MetricEvent[], rec
   return result
 }
 
-function claimSessions (tx: TransactionSql, sessions: readonly SessionRow[]) {
-  return tx`
+/**
+ * The sessions upsert both ways share, up to its WHERE: a later report fills the details a
+ * stored row lacks and never breaks end >= start (rows.ts `mergeSessionDetails` is the same rule).
+ */
+function upsertSessions (sql: Queries, sessions: readonly SessionRow[]) {
+  return sql`
     insert into sessions (session_id, user_id, device_id, platform, location, start_time, end_time)
     select s, u, d, p, l, to_timestamp(st), to_timestamp(et)
     from unnest(
-      ${tx.array(sessions.map(s => s.session_id), INT8)}::int8[],
-      ${tx.array(sessions.map(s => s.user_id), INT8)}::int8[],
-      ${tx.array(sessions.map(s => s.device_id), TEXT)}::text[],
-      ${tx.array(sessions.map(s => s.platform), TEXT)}::text[],
-      ${tx.array(sessions.map(s => s.location), TEXT)}::text[],
-      ${tx.array(sessions.map(s => s.start_time), FLOAT8)}::float8[],
-      ${tx.array(sessions.map(s => s.end_time), FLOAT8)}::float8[]
+      ${sql.array(sessions.map(s => s.session_id), INT8)}::int8[],
+      ${sql.array(sessions.map(s => s.user_id), INT8)}::int8[],
+      ${sql.array(sessions.map(s => s.device_id), TEXT)}::text[],
+      ${sql.array(sessions.map(s => s.platform), TEXT)}::text[],
+      ${sql.array(sessions.map(s => s.location), TEXT)}::text[],
+      ${sql.array(sessions.map(s => s.start_time), FLOAT8)}::float8[],
+      ${sql.array(sessions.map(s => s.end_time), FLOAT8)}::float8[]
     ) as input(s, u, d, p, l, st, et)
     on conflict (session_id) do update set
       device_id = coalesce(sessions.device_id, excluded.device_id),
@@ -311,42 +285,44 @@ function claimSessions (tx: TransactionSql, sessions: readonly SessionRow[]) {
         then excluded.start_time end),
       end_time = coalesce(sessions.end_time,
         case when excluded.end_time >= coalesce(sessions.start_time, excluded.start_time, excluded.end_time)
-        then excluded.end_time end)
-    where sessions.user_id = excluded.user_id and (
-      (sessions.device_id is null and excluded.device_id is not null) or
-      (sessions.platform is null and excluded.platform is not null) or
-      (sessions.location is null and excluded.location is not null) or
-      (sessions.start_time is null and excluded.start_time is not null) or
-      (sessions.end_time is null and excluded.end_time is not null))`
+        then excluded.end_time end)`
 }
 
-function upsertUsers (tx: TransactionSql, users: readonly MetricEvent[]) {
-  return tx`
+/** A session row's details as rows.ts `Filled` bits. */
+function filledDetails (sql: Queries) {
+  return sql`((device_id is not null)::int + (platform is not null)::int * 2 +
+    (location is not null)::int * 4 + (start_time is not null)::int * 8 + (end_time is not null)::int * 16)`
+}
+
+/** Each user's profile from the latest event, unless the stored one is later. */
+function upsertUsers (sql: Queries, users: readonly MetricEvent[]) {
+  return sql`
     insert into users (user_id, name, email, profile_at)
     select u, n, e, to_timestamp(t)
     from unnest(
-      ${tx.array(users.map(u => u.user_id), INT8)}::int8[],
-      ${tx.array(users.map(u => u.name), TEXT)}::text[],
-      ${tx.array(users.map(u => u.email), TEXT)}::text[],
-      ${tx.array(users.map(u => u.timestamp), FLOAT8)}::float8[]
+      ${sql.array(users.map(u => u.user_id), INT8)}::int8[],
+      ${sql.array(users.map(u => u.name), TEXT)}::text[],
+      ${sql.array(users.map(u => u.email), TEXT)}::text[],
+      ${sql.array(users.map(u => u.timestamp), FLOAT8)}::float8[]
     ) as input(u, n, e, t)
     on conflict (user_id) do update set
       name = excluded.name, email = excluded.email, profile_at = excluded.profile_at, updated_at = now()
     where excluded.profile_at > users.profile_at`
 }
 
-function insertMetrics (tx: TransactionSql, events: readonly MetricEvent[], ids: Array<string | null>) {
-  return tx<Array<{ event_id: string | null }>>`
+/** The metrics; an event_id already stored is skipped, and the ids inserted come back. */
+function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array<string | null>) {
+  return sql<Array<{ event_id: string | null }>>`
     insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
     select id, s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
     from unnest(
-      ${tx.array(ids, UUID)}::uuid[],
-      ${tx.array(events.map(e => e.session_id), INT8)}::int8[],
-      ${tx.array(events.map(e => e.talked_time), FLOAT8)}::float8[],
-      ${tx.array(events.map(e => e.microphone_used), BOOL)}::bool[],
-      ${tx.array(events.map(e => e.speaker_used), BOOL)}::bool[],
-      ${tx.array(events.map(e => e.voice_sentiment), TEXT)}::text[],
-      ${tx.array(events.map(e => e.timestamp), FLOAT8)}::float8[]
+      ${sql.array(ids, UUID)}::uuid[],
+      ${sql.array(events.map(e => e.session_id), INT8)}::int8[],
+      ${sql.array(events.map(e => e.talked_time), FLOAT8)}::float8[],
+      ${sql.array(events.map(e => e.microphone_used), BOOL)}::bool[],
+      ${sql.array(events.map(e => e.speaker_used), BOOL)}::bool[],
+      ${sql.array(events.map(e => e.voice_sentiment), TEXT)}::text[],
+      ${sql.array(events.map(e => e.timestamp), FLOAT8)}::float8[]
     ) as input(id, s, t, m, sp, v, ts)
     on conflict (event_id) do nothing
     returning event_id`
@@ -357,7 +333,7 @@ export async function recordRejects (sql: Sql, rejects: readonly Reject[]): Prom
   await sql.begin(async tx => { await insertRejects(tx, rejects) })
 }
 
-function insertRejects (tx: TransactionSql, rejects: readonly Reject[]) {
+function insertRejects (tx: Queries, rejects: readonly Reject[]) {
   return tx`
     insert into ingest_rejects (event, event_id, code, sqlstate, message, received_at)
     select e::jsonb, id, c, st, m, to_timestamp(r / 1000.0)
