@@ -13,6 +13,7 @@ import { metricsPlugin } from './metrics.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { operationsRoutes } from './routes/operations.js'
 import { readinessPlugin } from './readiness.js'
+import { storagePlugin } from './storage/plugin.js'
 
 export interface AppDeps {
   sql: Sql
@@ -85,6 +86,7 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
 
   await app.register(databasePlugin, { sql: deps.sql })
   await app.register(metricsPlugin)
+  await app.register(storagePlugin, config)
   await app.register(ingestPlugin, { ...config, ...(deps.clock !== undefined ? { clock: deps.clock } : {}) })
   await app.register(swagger, {
     openapi: {

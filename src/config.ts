@@ -4,6 +4,10 @@ import { Type, type Static } from 'typebox'
 export const AckMode = { durable: 'durable', buffered: 'buffered' } as const
 export type AckMode = typeof AckMode[keyof typeof AckMode]
 
+/** The span of UTC time each user_metrics partition holds (docs/storage.md). */
+export const PartitionInterval = { day: 'day', week: 'week', month: 'month' } as const
+export type PartitionInterval = typeof PartitionInterval[keyof typeof PartitionInterval]
+
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
@@ -17,6 +21,11 @@ export const ConfigSchema = Type.Object({
   FLUSH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Writer lanes: flushes in flight at once, one database connection each; a user always writes through the same lane' }),
   ROW_CACHE_ENTRIES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 100_000, description: 'Sessions, and users, each process remembers as stored so flushes skip writing them again; 0: off' }),
   FLUSH_WHEN_IDLE: Type.Boolean({ default: true }),
+  PARTITION_INTERVAL: Type.Enum(Object.values(PartitionInterval), { default: PartitionInterval.day, description: 'The span of time each user_metrics partition holds (UTC)' }),
+  PARTITIONS_AHEAD: Type.Integer({ minimum: 1, maximum: 366, default: 3, description: 'Partitions kept created ahead of the current one' }),
+  RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500, description: 'Metrics older than this are refused at the door and their partitions dropped; unset: kept forever' })),
+  REJECTS_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36_500, default: 30, description: 'ingest_rejects rows older than this are deleted; 0: kept forever' }),
+  MAINTENANCE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 3_600, description: 'How often partitions are created ahead and retention applied (also at start-up)' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   BATCH_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1_024, maximum: 100 * 1024 * 1024, default: 5 * 1024 * 1024 }),

@@ -11,6 +11,7 @@ export const ErrorCode = {
   notFound: 'INGEST_NOT_FOUND',
   rateLimited: 'INGEST_RATE_LIMITED',
   batchTooLarge: 'INGEST_BATCH_TOO_LARGE',
+  beyondRetention: 'INGEST_BEYOND_RETENTION',
   bufferFull: 'INGEST_BUFFER_FULL',
   shuttingDown: 'INGEST_SHUTTING_DOWN',
   databaseUnavailable: 'INGEST_DATABASE_UNAVAILABLE',
@@ -104,6 +105,18 @@ export function batchProblems (problems: readonly FieldProblem[]): FieldProblem[
     if (match === null) return problem
     return { index: Number(match[1]), path: match[2] ?? '/', message: problem.message }
   })
+}
+
+/**
+ * 422: events older than RETENTION_DAYS. Valid, but their partition is (or is about to be)
+ * dropped: refused at the door rather than stored and then deleted. A batch is refused whole.
+ */
+export function beyondRetention (problems: FieldProblem[], retentionDays: number): IngestError {
+  const shown = problems.slice(0, MAX_BATCH_DETAILS)
+  const error = new IngestError(422, ErrorCode.beyondRetention,
+    `${problems.length} event(s) older than the retention window of ${retentionDays} days, nothing was stored: drop them, they would not be kept`, shown)
+  if (problems.length > shown.length) error.omittedDetails = problems.length - shown.length
+  return error
 }
 
 export function invalidBatch (problems: FieldProblem[]): IngestError {

@@ -16,11 +16,12 @@ export const RejectReason = {
   conflict: 'conflict',
   databaseUnavailable: 'database_unavailable',
   databaseError: 'database_error',
-  poison: 'poison'
+  poison: 'poison',
+  beyondRetention: 'beyond_retention'
 } as const
 export type RejectReason = typeof RejectReason[keyof typeof RejectReason]
 
-const FLUSH_OUTCOMES = ['ok', 'error'] as const
+const OUTCOMES = ['ok', 'error'] as const
 
 // For a service whose p99 is tens of milliseconds: fine steps up to 100 ms, coarse past it.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -146,6 +147,33 @@ export function createMetrics () {
       labelNames: ['table', 'result'] as const,
       registers
     }),
+    partitionsCreated: new Counter({
+      name: 'ingest_partitions_created_total',
+      help: 'user_metrics partitions this process created: ahead of time, or on demand for a timestamp that had none',
+      labelNames: ['when'] as const,
+      registers
+    }),
+    partitionsDropped: new Counter({
+      name: 'ingest_partitions_dropped_total',
+      help: 'user_metrics partitions dropped by retention (RETENTION_DAYS)',
+      registers
+    }),
+    rejectsPurged: new Counter({
+      name: 'ingest_rejects_purged_total',
+      help: 'ingest_rejects rows deleted by retention (REJECTS_RETENTION_DAYS)',
+      registers
+    }),
+    maintenanceRuns: new Counter({
+      name: 'ingest_maintenance_runs_total',
+      help: 'Storage maintenance runs (partitions ahead, retention), by outcome',
+      labelNames: ['outcome'] as const,
+      registers
+    }),
+    partitions: new Gauge({
+      name: 'ingest_partitions',
+      help: 'user_metrics partitions, as of the last maintenance run',
+      registers
+    }),
     databaseErrors: new Counter({
       name: 'ingest_database_errors_total',
       help: 'Failed flush attempts, by SQLSTATE class (or client error code)',
@@ -156,8 +184,10 @@ export function createMetrics () {
 
   // A labelled series exists only after its first inc(); one that first appears at 1 shows no
   // increase() to an alert. Start the series alerts watch at 0.
-  for (const trigger of FLUSH_TRIGGERS) for (const outcome of FLUSH_OUTCOMES) metrics.flushes.inc({ trigger, outcome }, 0)
+  for (const trigger of FLUSH_TRIGGERS) for (const outcome of OUTCOMES) metrics.flushes.inc({ trigger, outcome }, 0)
   for (const reason of Object.values(RejectReason)) metrics.eventsRejected.inc({ reason }, 0)
+  for (const outcome of OUTCOMES) metrics.maintenanceRuns.inc({ outcome }, 0)
+  for (const when of ['ahead', 'on_demand']) metrics.partitionsCreated.inc({ when }, 0)
   return metrics
 }
 

@@ -1,6 +1,7 @@
 /** What a scenario is given and what it gives back: the one shape run/, the scenarios and report/ share. */
 import type { CpuPerEvent, CpuUsage } from './measure/cpu-usage.js'
 import type { ProfileSummary } from './measure/cpu-profile.js'
+import type { IndexSizes } from './measure/index-sizes.js'
 import type { IoUsage } from './measure/io-usage.js'
 import type { LatencySummary } from './measure/latency.js'
 import type { NoLossCheck } from './measure/no-loss.js'
@@ -55,12 +56,52 @@ export interface ScenarioResult {
   waits?: WaitShare[]
   /** --statements: PostgreSQL's top statements over the window (and the drain). */
   statements?: StatementShare[]
+  /** A step of the growth group: what the report's growth section and its ratios are built from. */
+  growth?: GrowthStep
 }
+
+/** The growth group's two schemas of user_metrics (scenarios/growth.ts says how each is built). */
+export const GrowthSchema = { partitioned: 'partitioned', unpartitioned: 'unpartitioned' } as const
+export type GrowthSchema = typeof GrowthSchema[keyof typeof GrowthSchema]
+
+/** What a result of the growth group (issue 12) measured. */
+export type GrowthStep =
+  | {
+    /** An HTTP scenario's window on one schema, on empty tables or on the history. */
+    step: 'load'
+    schema: GrowthSchema
+    /** The HTTP scenario measured: single-durable, batch-1000. */
+    load: string
+    /** Rows user_metrics held when the window started: 0 on empty tables. */
+    historyRows: number
+    /** The figure compared: answers a second for single events, committed events a second for batches. */
+    figure: 'req/s' | 'events/s'
+  }
+  | {
+    /** The history loaded with COPY, then VACUUM ANALYZE; the indexes as they then stood. */
+    step: 'preload'
+    schema: GrowthSchema
+    rows: number
+    days: number
+    copySeconds: number
+    vacuumSeconds: number
+    indexes: IndexSizes
+  }
+  | {
+    /** Migration 005 applied to a user_metrics that 001–004 made and `rows` rows filled. */
+    step: 'upgrade'
+    rows: number
+    fillSeconds: number
+    migrateSeconds: number
+    /** The migrations that ran: 005 alone. */
+    applied: string[]
+  }
 
 export interface Scenario {
   name: string
   description: string
   /** Runs dist/server.js: needs `npm run build`. */
   usesService: boolean
-  run: (context: ScenarioContext) => Promise<ScenarioResult>
+  /** One result a measurement: most scenarios make one, a growth scenario several. */
+  run: (context: ScenarioContext) => Promise<ScenarioResult | ScenarioResult[]>
 }

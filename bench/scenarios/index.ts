@@ -1,7 +1,8 @@
 /**
  * Every scenario of the bench, in the order it runs them: the ceilings and baselines first, then
  * the service from one transaction per request up to batches. Each runs alone by its name:
- * `npm run bench -- --only <name>`.
+ * `npm run bench -- --only <name>`. Then the opt-in groups, which run only when --only names them
+ * (or one of their scenarios): growth, many minutes long.
  *
  * The HTTP scenarios are specs (lib/run/http-scenario.ts): the service with ACK_MODE=durable and
  * its defaults unless `env` says otherwise; single events on POST /data over --connections,
@@ -10,26 +11,41 @@
  */
 import { AckMode } from '../../src/config.js'
 import { BodyKind, type BodySpec } from '../lib/load/bodies.js'
-import { httpScenario } from '../lib/run/http-scenario.js'
-import type { Scenario } from '../lib/scenario.js'
+import { httpScenario, type HttpScenarioSpec } from '../lib/run/http-scenario.js'
+import { GrowthSchema, type Scenario } from '../lib/scenario.js'
 import { bareCommit } from './bare-commit.js'
 import { ceilingCopy } from './ceiling-copy.js'
+import { growthScenario } from './growth.js'
+import { growthUpgrade } from './growth-upgrade.js'
 
 const SINGLE: BodySpec = { kind: BodyKind.single, events: 1 }
 // Every request on 10 users and 20 sessions (2 each, so a session always has the same owner):
 // the same rows upserted flush after flush, where the spread traffic's 10,000 users rarely meet.
 const HOT_KEYS: BodySpec = { ...SINGLE, keys: { users: 10, sessionsPerUser: 2 } }
 
+// Measured by the growth group too, on empty tables and on a history.
+const SINGLE_DURABLE: HttpScenarioSpec = { name: 'single-durable', body: SINGLE, description: 'POST /data, ACK_MODE=durable: 200 after commit, group commit (service defaults)' }
+const BATCH_1000: HttpScenarioSpec = { name: 'batch-1000', body: { kind: BodyKind.jsonArray, events: 1000 }, description: 'POST /data/batch, 1,000 events per request as a JSON array, durable' }
+
 export const SCENARIOS: readonly Scenario[] = [
   httpScenario({ name: 'ceiling-http', target: 'ceiling', body: SINGLE, description: 'Fastify with the event schema and a no-op handler: the most any single-event route can do here' }),
   ceilingCopy,
   bareCommit,
   httpScenario({ name: 'naive', body: SINGLE, env: { FLUSH_MAX_ROWS: '1' }, description: "The origin's design, one transaction per request: the service with FLUSH_MAX_ROWS=1" }),
-  httpScenario({ name: 'single-durable', body: SINGLE, description: 'POST /data, ACK_MODE=durable: 200 after commit, group commit (service defaults)' }),
+  httpScenario(SINGLE_DURABLE),
   httpScenario({ name: 'hot-keys', body: HOT_KEYS, description: 'POST /data, durable, all traffic on 10 users and 20 sessions: single-durable with contended upserts' }),
   httpScenario({ name: 'single-buffered', body: SINGLE, env: { ACK_MODE: AckMode.buffered }, description: 'POST /data, ACK_MODE=buffered: 202 once buffered, committed after' }),
   httpScenario({ name: 'light-load', body: SINGLE, connections: 1, description: 'POST /data, durable, 1 connection: the latency when batching has nothing to batch' }),
   httpScenario({ name: 'batch-100', body: { kind: BodyKind.jsonArray, events: 100 }, description: 'POST /data/batch, 100 events per request as a JSON array, durable' }),
-  httpScenario({ name: 'batch-1000', body: { kind: BodyKind.jsonArray, events: 1000 }, description: 'POST /data/batch, 1,000 events per request as a JSON array, durable' }),
+  httpScenario(BATCH_1000),
   httpScenario({ name: 'batch-1000-ndjson-gzip', body: { kind: BodyKind.ndjsonGzip, events: 1000 }, description: 'POST /data/batch, 1,000 events per request as NDJSON with Content-Encoding: gzip (compressed before the run), durable' })
 ]
+
+/** Opt-in: a group runs when --only names it, a scenario of it when --only names that. */
+export const GROUPS: Readonly<Record<string, readonly Scenario[]>> = {
+  growth: [
+    growthScenario(GrowthSchema.partitioned, [SINGLE_DURABLE, BATCH_1000]),
+    growthScenario(GrowthSchema.unpartitioned, [SINGLE_DURABLE, BATCH_1000]),
+    growthUpgrade
+  ]
+}

@@ -25,9 +25,20 @@ function codeOf (err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined
 }
 
+/**
+ * PostgreSQL found no partition of user_metrics for a row: 23514 like a CHECK, but no constraint
+ * named. Not the row's fault — the writer makes the partition and writes again.
+ */
+export function isMissingPartition (err: unknown): boolean {
+  const message = (err as { message?: unknown } | null)?.message
+  return codeOf(err) === '23514' && typeof message === 'string' && message.startsWith('no partition of relation')
+}
+
 export function classifyFailure (err: unknown): Failure {
   const code = codeOf(err)
   if (code === undefined) return Failure.rejected
+  // Still no partition after the writer made one (it could not): never a poison row; try later.
+  if (isMissingPartition(err)) return Failure.unavailable
   if (code === '40001' || code === '40P01') return Failure.contention
   if (CLIENT_CONNECTION_CODES.has(code)) return Failure.unavailable
   // 08: connection exception; 53: insufficient resources; 57P01-57P03: shutdown / cannot connect now.

@@ -65,7 +65,7 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
     log,
     clock,
     write: async (events, receivedAt) => await writeIsolating({
-      write: async (some, at) => await writeBatch(sql, some, at, known),
+      write: async (some, at) => await writeBatch(sql, some, at, known, app.storage.makePartitions),
       reject: async (rejects: Reject[]) => {
         for (const r of rejects) log.warn({ sqlstate: r.sqlstate, eventId: r.event.event_id, reason: r.message }, 'event refused by the database: kept in ingest_rejects')
         await recordRejects(sql, rejects)
@@ -142,4 +142,4 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
       log.warn({ unacknowledged: buffer.size }, 'shutdown deadline passed: events not written, their clients got no 200')
     }
   })
-}, { name: 'ingest', dependencies: ['database', 'metrics'] })
+}, { name: 'ingest', dependencies: ['database', 'metrics', 'storage'] })

@@ -80,6 +80,12 @@ export function eventProblems (event: MetricEvent, nowSeconds: number): FieldPro
   return problems
 }
 
+/** The problem of an event older than the retention window (RETENTION_DAYS), if it is. */
+export function retentionProblem (event: MetricEvent, oldestSeconds: number): FieldProblem | undefined {
+  if (event.timestamp >= oldestSeconds) return undefined
+  return { path: '/timestamp', message: `is older than the retention window (before ${new Date(oldestSeconds * 1000).toISOString()})` }
+}
+
 export function batchSchema (maxEvents: number) {
   const example = EXAMPLE_EVENT
   return Type.Array(EventSchema, {

@@ -1,5 +1,5 @@
 /**
- * A batch in, one transaction out. The only file that knows the tables' SQL.
+ * A batch in, one transaction out. The only file that writes the tables' rows (partitions: src/storage).
  *
  * Two ways to write a batch, with one outcome:
  * - **One statement** (`writeInOneStatement`), when nothing in the batch is known to conflict:
@@ -17,8 +17,11 @@
  * prepares one statement per row count and stops at 65,534 parameters — porsager/postgres#997).
  */
 import type { TransactionSql } from 'postgres'
+import { PartitionInterval } from '../config.js'
 import type { Sql } from '../database/client.js'
+import { isMissingPartition } from '../database/errors.js'
 import { ErrorCode } from '../errors.js'
+import { ensurePartitions } from '../storage/partitions.js'
 import { knowNothing, type KnownRows } from './known-rows.js'
 import { filledMask, sessionRows, userRows, type SessionRow } from './rows.js'
 import type { MetricEvent } from './schema.js'
@@ -79,12 +82,28 @@ interface Accepted {
   withIds: boolean
 }
 
+/** Creates the user_metrics partitions these instants (epoch ms) lack. */
+export type MakePartitions = (instants: Iterable<number>) => Promise<unknown>
+
 /**
  * Writes a batch: in one statement when it can, as a transaction when a session conflict must be
  * sorted out. Events naming a session owned by someone else are left out and reported as
  * conflicts; the rest commit. `known` (default: nothing) is what need not be written again.
+ * A timestamp with no partition yet gets one (`makePartitions`; default: a day's), and the
+ * batch is written again: a missing partition is never the event's fault.
  */
-export async function writeBatch (sql: Sql, events: readonly MetricEvent[], receivedAt?: readonly number[], known: KnownRows = knowNothing): Promise<BatchResult> {
+export async function writeBatch (sql: Sql, events: readonly MetricEvent[], receivedAt?: readonly number[], known: KnownRows = knowNothing,
+  makePartitions: MakePartitions = async instants => await ensurePartitions(sql, PartitionInterval.day, instants)): Promise<BatchResult> {
+  try {
+    return await writeOnce(sql, events, receivedAt, known)
+  } catch (err) {
+    if (!isMissingPartition(err)) throw err
+    await makePartitions(events.map(event => event.timestamp * 1000))
+    return await writeOnce(sql, events, receivedAt, known)
+  }
+}
+
+async function writeOnce (sql: Sql, events: readonly MetricEvent[], receivedAt: readonly number[] | undefined, known: KnownRows): Promise<BatchResult> {
   const plan = planOneStatement(events, known)
   if (plan !== undefined) {
     try {
@@ -132,6 +151,7 @@ function planOneStatement (events: readonly MetricEvent[], known: KnownRows): On
 function acceptAll (events: readonly MetricEvent[], isOwner: (event: MetricEvent) => boolean): Accepted {
   const statuses: EventStatus[] = new Array(events.length)
   const accepted: Accepted = { statuses, events: [], positions: [], withIds: false }
+  // An event is its id and its timestamp (the unique key of migration 005), here as there.
   const seenIds = new Set<string>()
   for (const [i, event] of events.entries()) {
     if (!isOwner(event)) {
@@ -139,12 +159,12 @@ function acceptAll (events: readonly MetricEvent[], isOwner: (event: MetricEvent
       continue
     }
     if (event.event_id !== undefined) {
-      const id = event.event_id.toLowerCase()
-      if (seenIds.has(id)) {
+      const key = `${event.event_id.toLowerCase()}@${event.timestamp}`
+      if (seenIds.has(key)) {
         statuses[i] = EventStatus.duplicate
         continue
       }
-      seenIds.add(id)
+      seenIds.add(key)
       accepted.withIds = true
     }
     statuses[i] = EventStatus.committed
@@ -191,7 +211,11 @@ async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: One
   return batchResult(accepted.statuses)
 }
 
-/** An id the insert skipped was stored already (by an earlier batch, or a concurrent one): a duplicate. */
+/**
+ * An id the insert skipped was stored already (by an earlier batch, or a concurrent one): a
+ * duplicate. Matched by id alone: a batch that reuses one id at two timestamps (two events, as far
+ * as the unique key goes) has both reported committed if either was stored.
+ */
 function markStoredBefore (accepted: Accepted, ids: ReadonlyArray<string | null>, stored: ReadonlySet<string | null>): void {
   for (const [k, id] of ids.entries()) {
     if (id !== null && !stored.has(id)) accepted.statuses[accepted.positions[k]!] = EventStatus.duplicate
@@ -310,7 +334,7 @@ function upsertUsers (sql: Queries, users: readonly MetricEvent[]) {
     where excluded.profile_at > users.profile_at`
 }
 
-/** The metrics; an event_id already stored is skipped, and the ids inserted come back. */
+/** The metrics; an event already stored (its event_id at its timestamp) is skipped, and the ids inserted come back. */
 function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array<string | null>) {
   return sql<Array<{ event_id: string | null }>>`
     insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
@@ -324,7 +348,7 @@ function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array
       ${sql.array(events.map(e => e.voice_sentiment), TEXT)}::text[],
       ${sql.array(events.map(e => e.timestamp), FLOAT8)}::float8[]
     ) as input(id, s, t, m, sp, v, ts)
-    on conflict (event_id) do nothing
+    on conflict (event_id, "timestamp") do nothing
     returning event_id`
 }
 

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorCode, IngestError, batchProblems, fieldProblems, invalidBatch } from '../errors.js'
+import { ErrorCode, IngestError, batchProblems, beyondRetention, fieldProblems, invalidBatch } from '../errors.js'
 import { BatchSuccessSchema, type FieldProblem } from '../http/responses.js'
-import { batchSchema, eventProblems } from '../ingest/schema.js'
+import { batchSchema, eventProblems, retentionProblem } from '../ingest/schema.js'
 import { EventStatus } from '../ingest/writer.js'
-import { ERROR_RESPONSES, answerNotWritten, countAdmission, refuse, refusedMessage, type IngestRouteOptions } from './outcome.js'
+import { ERROR_RESPONSES, answerNotWritten, countAdmission, oldestKept, refuse, refusedMessage, type IngestRouteOptions } from './outcome.js'
 
 export interface BatchRouteOptions extends IngestRouteOptions {
   maxEvents: number
@@ -13,7 +13,7 @@ export interface BatchRouteOptions extends IngestRouteOptions {
  * POST /data/batch: all or nothing. Every item is validated before any is buffered; the
  * valid batch goes to the buffer as one item, so it is written in one transaction.
  */
-export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, security, maxEvents }) => {
+export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, security, maxEvents, retentionDays }) => {
   const { ingest, metrics } = app
 
   app.post('/data/batch', {
@@ -49,6 +49,13 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
       for (const problem of eventProblems(event, now)) problems.push({ index, ...problem })
     }
     if (problems.length > 0) throw invalidBatch(problems)
+    const oldest = oldestKept(retentionDays, now)
+    const expired: FieldProblem[] = []
+    for (const [index, event] of events.entries()) {
+      const problem = retentionProblem(event, oldest)
+      if (problem !== undefined) expired.push({ index, ...problem })
+    }
+    if (expired.length > 0) throw beyondRetention(expired, retentionDays!)
     metrics.eventsReceived.inc(Math.max(0, events.length - 1))
 
     const admission = ingest.submit(events)

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorCode, errorBody, fieldProblems, invalidEvent } from '../errors.js'
+import { ErrorCode, beyondRetention, errorBody, fieldProblems, invalidEvent } from '../errors.js'
 import { ErrorSchema, SuccessSchema } from '../http/responses.js'
-import { EventSchema, eventProblems } from '../ingest/schema.js'
+import { EventSchema, eventProblems, retentionProblem } from '../ingest/schema.js'
 import { EventStatus } from '../ingest/writer.js'
-import { ERROR_RESPONSES, answerNotWritten, countAdmission, refuse, refusedMessage, type IngestRouteOptions } from './outcome.js'
+import { ERROR_RESPONSES, answerNotWritten, countAdmission, oldestKept, refuse, refusedMessage, type IngestRouteOptions } from './outcome.js'
 
 /** POST /data: validate, hand to the buffer, translate the outcome into a status code. */
-export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, security }) => {
+export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, security, retentionDays }) => {
   const { ingest, metrics } = app
 
   app.post('/data', {
@@ -26,8 +26,11 @@ export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (a
     schemaErrorFormatter: errors => invalidEvent(fieldProblems(errors)),
     onRequest: (_request, _reply, done) => { metrics.eventsReceived.inc(); done() }
   }, async (request, reply) => {
-    const problems = eventProblems(request.body, Date.now() / 1000)
+    const now = Date.now() / 1000
+    const problems = eventProblems(request.body, now)
     if (problems.length > 0) throw invalidEvent(problems)
+    const expired = retentionProblem(request.body, oldestKept(retentionDays, now))
+    if (expired !== undefined) throw beyondRetention([expired], retentionDays!)
 
     const admission = ingest.submit([request.body])
     countAdmission(metrics, admission, 1)

@@ -6,6 +6,7 @@
 import compress from '@fastify/compress'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from '../config.js'
+import { ErrorCode, IngestError } from '../errors.js'
 import { registerAccess } from '../http/access.js'
 import { registerBodyParsers } from '../http/body-parsers.js'
 import { RejectReason } from '../metrics.js'
@@ -34,14 +35,16 @@ export const ingestRoutes: FastifyPluginAsync<{ config: Config }> = async (app, 
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, _reply) => {
     const statusCode = err.statusCode ?? 500
     if (statusCode < 500 && statusCode !== 401 && statusCode !== 429) {
-      app.metrics.eventsRejected.inc({ reason: RejectReason.validation })
+      const beyondRetention = err instanceof IngestError && err.code === ErrorCode.beyondRetention
+      app.metrics.eventsRejected.inc({ reason: beyondRetention ? RejectReason.beyondRetention : RejectReason.validation })
     }
     throw err
   })
 
   const common: IngestRouteOptions = {
     retryAfterSeconds: app.ingest.retryAfter,
-    security: apiKeys.length > 0 ? [{ bearer: [] }] : []
+    security: apiKeys.length > 0 ? [{ bearer: [] }] : [],
+    retentionDays: config.RETENTION_DAYS
   }
   await app.register(dataRoute, common)
   await app.register(batchRoute, { ...common, maxEvents: config.BATCH_MAX_EVENTS })

@@ -11,6 +11,13 @@ export interface IngestRouteOptions {
   security: Array<Record<string, string[]>>
   /** The Retry-After for a 503, from the buffer's depth and drain rate. */
   retryAfterSeconds: () => number
+  /** RETENTION_DAYS: older events are refused with 422; undefined: kept forever. */
+  retentionDays: number | undefined
+}
+
+/** Unix seconds before which an event is beyond retention; -Infinity when data is kept forever. */
+export function oldestKept (retentionDays: number | undefined, nowSeconds: number): number {
+  return retentionDays === undefined ? -Infinity : nowSeconds - retentionDays * 86_400
 }
 
 /** The error answers every ingest route documents. */

@@ -12,6 +12,9 @@ t.test('classifyFailure: what a failed flush means for its events', async t => {
     [{ code: '53300' }, 'unavailable'],
     [{ code: '23505' }, 'poison'],
     [{ code: '23514' }, 'poison'],
+    [{ code: '23514', message: 'new row for relation "user_metrics_p20261202" violates check constraint "user_metrics_talked_time_check"' }, 'poison'],
+    // Still no partition after the writer tried to make one: the database's problem, not the row's.
+    [{ code: '23514', message: 'no partition of relation "user_metrics" found for row' }, 'unavailable'],
     [{ code: '22P02' }, 'poison'],
     [{ code: 'P0001' }, 'poison'],
     [{ code: '42601' }, 'rejected'],

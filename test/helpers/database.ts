@@ -44,7 +44,11 @@ async function serverUrl (t: Test): Promise<string> {
   return embedded.url
 }
 
-export async function testDatabase (t: Test): Promise<TestDatabase> {
+/**
+ * `migrations`: the directory of migrations to apply (default: all of db/migrations) — an
+ * older release's schema for the upgrade tests.
+ */
+export async function testDatabase (t: Test, { migrations }: { migrations?: string } = {}): Promise<TestDatabase> {
   const server = await serverUrl(t)
   const name = `test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
   const admin = postgres(server, { max: 1, onnotice: () => {} })
@@ -52,7 +56,7 @@ export async function testDatabase (t: Test): Promise<TestDatabase> {
   const url = new URL(server)
   url.pathname = `/${name}`
   const sql = connect(url.toString(), { max: 4, log: quiet })
-  await migrate(sql, quiet)
+  await migrate(sql, quiet, migrations)
   t.teardown(async () => {
     await sql.end({ timeout: 1 })
     await admin.unsafe(`drop database if exists ${name} with (force)`)

@@ -1,6 +1,7 @@
 /** The run for people: bench/results/<timestamp>.md (and latest.md), the chart beside it. */
 import { formatProfile } from '../measure/cpu-profile.js'
 import { formatStatements } from '../measure/statements.js'
+import { growthSection } from './growth.js'
 import { formatComparison } from './ratios.js'
 import type { Run } from './run-record.js'
 import { markdownTable } from './table.js'
@@ -13,6 +14,7 @@ function describeRun (run: Run): string {
 export function markdown (run: Run, chartFile: string): string {
   const o = run.options
   const settings = Object.entries(run.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')
+  const growth = growthSection(run.scenarios)
   const sections = [
     `# metrics-ingest benchmark — ${run.timestamp}`,
     `\`${run.command}\` at ${run.revision.sha.slice(0, 12)}${run.revision.dirty ? ' (with uncommitted changes)' : ''}: ` +
@@ -31,6 +33,7 @@ export function markdown (run: Run, chartFile: string): string {
       'requests still unanswered when the client stopped.',
     `![benchmark chart](${chartFile})`,
     '## Against the targets\n\n' + run.comparisons.map(c => `- ${formatComparison(c)}`).join('\n'),
+    ...(growth !== undefined ? [growth] : []),
     '## Scenarios\n\n' + run.scenarios.map(r => {
       const extra = [...(r.noLoss !== undefined ? [`no-loss: ${r.noLoss.message}`] : []), ...r.notes]
       return `- **${r.name}** — ${r.description}. \`${JSON.stringify(r.config)}\`${extra.length > 0 ? `\n  ${extra.join('; ')}` : ''}`

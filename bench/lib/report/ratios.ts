@@ -1,9 +1,9 @@
 /**
  * The comparisons that say whether the design pays, each from figures of the same run, beside
- * the target it was built for (issue 11). Informational: figures never fail a run (the no-loss
+ * the target it was built for (issues 11 and 12). Informational: figures never fail a run (the no-loss
  * check does).
  */
-import type { ScenarioResult } from '../scenario.js'
+import { GrowthSchema, type GrowthStep, type ScenarioResult } from '../scenario.js'
 
 export interface Comparison {
   name: string
@@ -62,6 +62,60 @@ function lightLoadOverhead (results: readonly ScenarioResult[], atMostMs: number
   return { name, value: light - bare, unit: 'ms', target, met: light - bare <= atMostMs, detail: `${light.toFixed(2)} ms − ${bare.toFixed(2)} ms (ratio ${(light / bare).toFixed(2)}×)` }
 }
 
+/** A growth window: one HTTP scenario on one schema, on empty tables or on the history. */
+type GrowthLoad = ScenarioResult & { growth: Extract<GrowthStep, { step: 'load' }> }
+
+function growthLoads (results: readonly ScenarioResult[]): GrowthLoad[] {
+  return results.filter((r): r is GrowthLoad => r.growth?.step === 'load')
+}
+
+export interface HistoryRatio {
+  value: number
+  empty: number
+  history: number
+  figure: 'req/s' | 'events/s'
+  historyRows: number
+}
+
+/** The growth group: `load` on `schema`'s history ÷ the same on its empty tables; undefined without both. */
+export function historyRatio (results: readonly ScenarioResult[], schema: GrowthSchema, load: string): HistoryRatio | undefined {
+  const windows = growthLoads(results).filter(r => r.growth.schema === schema && r.growth.load === load)
+  const empty = windows.find(r => r.growth.historyRows === 0)
+  const history = windows.find(r => r.growth.historyRows > 0)
+  if (empty === undefined || history === undefined) return undefined
+  const figure = empty.growth.figure === 'req/s' ? REQUESTS : EVENTS
+  const a = figure.of(history)
+  const b = figure.of(empty)
+  if (a === undefined || b === undefined || b === 0) return undefined
+  return { value: a / b, empty: b, history: a, figure: empty.growth.figure, historyRows: history.growth.historyRows }
+}
+
+/**
+ * As history grows, writes stay flat (issue 12): each load's history ÷ empty on the partitioned
+ * schema, the unpartitioned's beside it. Only in a run that measured the growth group.
+ */
+function growthRatios (results: readonly ScenarioResult[], atLeast: number): Comparison[] {
+  const loads = [...new Set(growthLoads(results).map(r => r.growth.load))]
+  return loads.map(load => {
+    const partitioned = historyRatio(results, GrowthSchema.partitioned, load)
+    const unpartitioned = historyRatio(results, GrowthSchema.unpartitioned, load)
+    const name = `${load} on history ÷ on empty tables, partitioned (${partitioned?.figure ?? 'throughput'})`
+    const target = `≥ ${atLeast}×`
+    const beside = unpartitioned === undefined
+      ? 'unpartitioned: not measured'
+      : `unpartitioned: ${unpartitioned.value.toFixed(2)}× (${round(unpartitioned.history)} ÷ ${round(unpartitioned.empty)})`
+    if (partitioned === undefined) return { name, unit: '×', target, detail: `needs growth-partitioned's windows on empty tables and on history; ${beside}` }
+    return {
+      name,
+      value: partitioned.value,
+      unit: '×',
+      target,
+      met: partitioned.value >= atLeast,
+      detail: `${round(partitioned.history)} ÷ ${round(partitioned.empty)} ${partitioned.figure} with ${partitioned.historyRows.toLocaleString('en')} rows of history; ${beside}`
+    }
+  })
+}
+
 export function compare (results: readonly ScenarioResult[]): Comparison[] {
   return [
     ratio(results, 'single-durable', 'ceiling-http', REQUESTS, 0.6),
@@ -70,7 +124,8 @@ export function compare (results: readonly ScenarioResult[]): Comparison[] {
     ratio(results, 'single-durable', 'naive', EVENTS, 7),
     ratio(results, 'batch-1000', 'ceiling-copy', EVENTS, 0.5),
     durableP99(results, 50),
-    lightLoadOverhead(results, 2)
+    lightLoadOverhead(results, 2),
+    ...growthRatios(results, 0.9)
   ]
 }
 

@@ -3,9 +3,9 @@ import type { ScenarioResult } from '../scenario.js'
 import { formatComparison } from './ratios.js'
 import type { Run } from './run-record.js'
 
-const fmt = (n: number | undefined, digits = 0): string =>
+export const fmt = (n: number | undefined, digits = 0): string =>
   n === undefined ? '—' : n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-const ms = (n: number | undefined): string => n === undefined ? '—' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)
+export const ms = (n: number | undefined): string => n === undefined ? '—' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)
 const cores = (n: number): string => n.toFixed(2)
 const micros = (n: number): string => n < 10 ? n.toFixed(1) : n.toFixed(0)
 const slashed = (values: ReadonlyArray<number | undefined>, format: (n: number) => string): string => values.map(v => v === undefined ? '—' : format(v)).join('/')

@@ -68,7 +68,8 @@ export function httpScenario (spec: HttpScenarioSpec): Scenario {
   return { name: spec.name, description: spec.description, usesService: spec.target !== 'ceiling', run: async context => await runHttpScenario(spec, context) }
 }
 
-async function runHttpScenario (spec: HttpScenarioSpec, context: ScenarioContext): Promise<ScenarioResult> {
+/** The spec's one result: for a caller that runs it on a database of its own (the growth group). */
+export async function runHttpScenario (spec: HttpScenarioSpec, context: ScenarioContext): Promise<ScenarioResult> {
   const plan = planRun(spec, context)
   const server = await startTarget(plan, context)
   let load: LoadResult

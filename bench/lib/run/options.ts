@@ -20,12 +20,19 @@ export interface BenchOptions {
   statements: boolean
   /** --service-env KEY=VALUE: on top of every service scenario's own environment, for experiments. */
   serviceEnv: Record<string, string>
+  /** The growth group: rows of history loaded before the second round of windows. */
+  historyRows: number
+  /** The growth group: rows in the table migration 005 upgrades. */
+  upgradeRows: number
 }
+
+const DEFAULT_HISTORY_ROWS = 20_000_000
+const DEFAULT_UPGRADE_ROWS = 2_000_000
 
 export const USAGE = `usage: npm run bench -- [options]            (or, without the build: npx tsx bench/run.ts [options])
        npm run bench -- --only <name> [options]    (one scenario alone)
 
-  --only <name[,name]>      run only these scenarios (repeatable)
+  --only <name[,name]>      run only these scenarios, or groups (repeatable)
   --smoke                   a couple of seconds per scenario, no warm-up (CI: the scripts never rot)
   --duration <s>            measured seconds per scenario (default 10; smoke 2)
   --warmup <s>              unrecorded load before each measured run (default 3; smoke 0)
@@ -36,9 +43,18 @@ export const USAGE = `usage: npm run bench -- [options]            (or, without 
   --statements              load pg_stat_statements (embedded PostgreSQL): top statements per scenario
   --service-env KEY=VALUE   extra service configuration for every service scenario, e.g.
                             FLUSH_CONCURRENCY=4 (repeatable; an experiment: latest.md is not replaced)
+  --history-rows <n>        growth: rows of history over the last 30 days (default 20,000,000)
+  --upgrade-rows <n>        growth: rows in the table migration 005 upgrades (default 2,000,000)
   --help
 
-DATABASE_URL set: use that server (its tables are truncated!); unset: a fresh embedded PostgreSQL.`
+Opt-in groups run only when --only names them (or one of their scenarios): never in the default
+run, nor in --smoke's. growth (issue 12): single-durable and batch-1000 on empty tables, then on
+--history-rows of history, partitioned against unpartitioned, each on a database of its own; and
+how long migration 005 takes on --upgrade-rows rows. Many minutes at the defaults; a quick check:
+  npm run bench -- --only growth --history-rows 200000 --upgrade-rows 100000 --duration 3 --warmup 1
+
+DATABASE_URL set: use that server (its tables are truncated! growth creates and drops databases
+bench_growth_* there, which needs CREATEDB); unset: a fresh embedded PostgreSQL.`
 
 export class UsageError extends Error {
   override name = 'UsageError'
@@ -68,6 +84,8 @@ export function parseBenchOptions (argv: readonly string[]): BenchOptions & { he
         profile: { type: 'boolean', default: false },
         statements: { type: 'boolean', default: false },
         'service-env': { type: 'string', multiple: true },
+        'history-rows': { type: 'string' },
+        'upgrade-rows': { type: 'string' },
         help: { type: 'boolean', default: false }
       },
       strict: true,
@@ -94,6 +112,8 @@ export function parseBenchOptions (argv: readonly string[]): BenchOptions & { he
     profile: values.profile,
     statements: values.statements,
     serviceEnv,
+    historyRows: positive('history-rows', values['history-rows'], DEFAULT_HISTORY_ROWS, { integer: true }),
+    upgradeRows: positive('upgrade-rows', values['upgrade-rows'], DEFAULT_UPGRADE_ROWS, { integer: true }),
     help: values.help
   }
 }

@@ -4,6 +4,7 @@
  */
 import { join, relative } from 'node:path'
 import { describeMachine, revision } from '../measure/machine.js'
+import { growthSection } from '../report/growth.js'
 import { compare } from '../report/ratios.js'
 import type { Run, ScenarioFailure } from '../report/run-record.js'
 import { printTable } from '../report/table.js'
@@ -59,7 +60,7 @@ export async function runBench (scenarios: readonly Scenario[], options: BenchOp
     for (const scenario of scenarios) {
       progress(`── ${scenario.name}: ${scenario.description}`)
       try {
-        results.push(await scenario.run({ options, database, pinning, progress, ...(profileDir !== undefined ? { profileDir } : {}) }))
+        results.push(...[await scenario.run({ options, database, pinning, progress, ...(profileDir !== undefined ? { profileDir } : {}) })].flat())
       } catch (err) {
         const error = err instanceof Error ? (err.stack ?? err.message) : String(err)
         failures.push({ name: scenario.name, error })
@@ -92,6 +93,8 @@ export async function runBench (scenarios: readonly Scenario[], options: BenchOp
     passed
   }
   printTable(run)
+  const growth = growthSection(run.scenarios)
+  if (growth !== undefined) console.log(`\n${growth}`)
   // latest.{md,svg,json} are what the docs quote: only a full, real run with the service's defaults may replace them.
   const files = await writeReports(run, { latest: all && !options.smoke && passed && Object.keys(options.serviceEnv).length === 0 })
   console.log(`\nwrote ${files.join(', ')}`)
@@ -99,8 +102,11 @@ export async function runBench (scenarios: readonly Scenario[], options: BenchOp
   return passed
 }
 
+/** Opt-in groups of scenarios by name: none runs unless --only names the group or the scenario. */
+type ScenarioGroups = Readonly<Record<string, readonly Scenario[]>>
+
 /** bench/run.ts's command line; exits with the outcome. */
-export async function main (available: readonly Scenario[], argv: readonly string[]): Promise<never> {
+export async function main (available: readonly Scenario[], groups: ScenarioGroups, argv: readonly string[]): Promise<never> {
   let options
   try {
     options = parseBenchOptions(argv)
@@ -109,16 +115,22 @@ export async function main (available: readonly Scenario[], argv: readonly strin
     console.error(`${err.message}\n\n${USAGE}`)
     process.exit(2)
   }
+  const optIn = Object.values(groups).flat()
   if (options.help) {
-    console.log(`${USAGE}\n\nscenarios: ${available.map(s => s.name).join(', ')}`)
+    const listed = Object.entries(groups).map(([group, members]) => `${group} (${members.map(s => s.name).join(', ')})`)
+    console.log(`${USAGE}\n\nscenarios: ${available.map(s => s.name).join(', ')}\nopt-in groups: ${listed.join('; ')}`)
     process.exit(0)
   }
-  const unknown = options.only.filter(name => !available.some(s => s.name === name))
+  // A group's name stands for its scenarios.
+  const named = options.only.flatMap(name => groups[name]?.map(s => s.name) ?? [name])
+  const everything = [...available, ...optIn]
+  const unknown = named.filter(name => !everything.some(s => s.name === name))
   if (unknown.length > 0) {
-    console.error(`unknown scenario(s): ${unknown.join(', ')}; there are: ${available.map(s => s.name).join(', ')}`)
+    console.error(`unknown scenario(s): ${unknown.join(', ')}; there are: ${everything.map(s => s.name).join(', ')} and the group(s) ${Object.keys(groups).join(', ')}`)
     process.exit(2)
   }
-  const chosen = options.only.length === 0 ? available : available.filter(s => options.only.includes(s.name))
-  const passed = await runBench(chosen, options, { all: chosen.length === available.length })
+  const chosen = named.length === 0 ? available : everything.filter(s => named.includes(s.name))
+  const all = available.every(s => chosen.includes(s)) && chosen.length === available.length
+  const passed = await runBench(chosen, options, { all })
   process.exit(passed ? 0 : 1)
 }
