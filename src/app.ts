@@ -7,6 +7,7 @@ import { databasePlugin } from './database/plugin.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { ErrorCode, IngestError, errorBody, type ForeignCode } from './errors.js'
+import { connectionOptions, connectionsPlugin } from './http/connections.js'
 import { ingestPlugin } from './ingest/plugin.js'
 import type { Clock } from './clock.js'
 import { metricsPlugin } from './metrics.js'
@@ -39,6 +40,7 @@ export const serverOptions = {
 export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   const app = Fastify({
     ...serverOptions,
+    ...connectionOptions(config),
     loggerInstance: deps.logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     // One line per request, written in onResponse below, instead of Fastify's two.
@@ -86,6 +88,7 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
 
   await app.register(databasePlugin, { sql: deps.sql })
   await app.register(metricsPlugin)
+  await app.register(connectionsPlugin, { maxConnections: config.MAX_CONNECTIONS })
   await app.register(storagePlugin, config)
   await app.register(ingestPlugin, { ...config, ...(deps.clock !== undefined ? { clock: deps.clock } : {}) })
   await app.register(swagger, {

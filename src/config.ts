@@ -28,6 +28,10 @@ export const ConfigSchema = Type.Object({
   MAINTENANCE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 3_600, description: 'How often partitions are created ahead and retention applied (also at start-up)' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   BATCH_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'The whole request (headers and body) must arrive within this, else 408 and close' }),
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 10_000, description: 'The request headers must arrive within this (at most REQUEST_TIMEOUT_MS), else 408 and close' }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 72_000, description: 'An idle keep-alive connection is closed after this; keep it above any proxy\'s idle timeout' }),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Open client connections at most; more are dropped as they arrive' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1_024, maximum: 100 * 1024 * 1024, default: 5 * 1024 * 1024 }),
   INGEST_API_KEYS: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$', description: 'Comma-separated bearer keys; unset: open' })),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 0, description: 'Per key (or per IP without keys); 0: off' }),
@@ -72,6 +76,9 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   }
   if (config.BATCH_MAX_EVENTS > config.RING_CAPACITY) {
     problems.push(`env/BATCH_MAX_EVENTS (${config.BATCH_MAX_EVENTS}) must not exceed RING_CAPACITY (${config.RING_CAPACITY}): a batch must fit in the buffer`)
+  }
+  if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {
+    problems.push(`env/HEADERS_TIMEOUT_MS (${config.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${config.REQUEST_TIMEOUT_MS}): the headers are part of the request`)
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join(', ')}`)
   return Object.freeze(config)

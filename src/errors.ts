@@ -11,6 +11,8 @@ export const ErrorCode = {
   notFound: 'INGEST_NOT_FOUND',
   rateLimited: 'INGEST_RATE_LIMITED',
   batchTooLarge: 'INGEST_BATCH_TOO_LARGE',
+  requestTimeout: 'INGEST_REQUEST_TIMEOUT',
+  headersTooLarge: 'INGEST_HEADERS_TOO_LARGE',
   beyondRetention: 'INGEST_BEYOND_RETENTION',
   bufferFull: 'INGEST_BUFFER_FULL',
   shuttingDown: 'INGEST_SHUTTING_DOWN',
@@ -27,11 +29,13 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable'
 }

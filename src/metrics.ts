@@ -32,6 +32,7 @@ export interface MetricSources {
   bufferHighWater: () => number
   flushesInFlight: () => number
   ready: () => boolean
+  httpConnections: () => number
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
@@ -49,7 +50,8 @@ export function createMetrics () {
     bufferSize: () => 0,
     bufferHighWater: () => 0,
     flushesInFlight: () => 0,
-    ready: () => false
+    ready: () => false,
+    httpConnections: () => 0
   }
 
   const metrics = {
@@ -172,6 +174,18 @@ export function createMetrics () {
     partitions: new Gauge({
       name: 'ingest_partitions',
       help: 'user_metrics partitions, as of the last maintenance run',
+      registers
+    }),
+    httpConnections: new Gauge({
+      name: 'ingest_http_connections',
+      help: 'Client connections open now (at most MAX_CONNECTIONS)',
+      registers,
+      collect () { this.set(sources.httpConnections()) }
+    }),
+    connectionsClosed: new Counter({
+      name: 'ingest_http_connections_closed_total',
+      help: 'Client connections the service closed on its own, by reason: request_timeout (408: headers or body too slow), header_overflow (431), bad_request (400: malformed HTTP), max_connections (dropped on arrival)',
+      labelNames: ['reason'] as const,
       registers
     }),
     databaseErrors: new Counter({

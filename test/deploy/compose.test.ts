@@ -30,6 +30,8 @@ interface Service {
   healthcheck?: { test?: string | string[], disable?: boolean }
   restart?: string
   stop_grace_period?: string
+  deploy?: { replicas?: number | string }
+  sysctls?: Record<string, string | number>
 }
 
 interface Compose {
@@ -102,7 +104,7 @@ function yamlFiles (dir: string): unknown[] {
 }
 
 const compose = withDefaults(parse(readFileSync(join(ROOT, COMPOSE_FILE), 'utf8')) as Compose)
-const { db, app, prometheus, grafana } = compose.services
+const { db, app, lb, prometheus, grafana } = compose.services
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).error === undefined
 
 t.test('docker-compose accepts the file', { skip: hasDockerCompose ? false : 'docker-compose is not on PATH (.ci/run installs it)' }, async t => {
@@ -111,8 +113,8 @@ t.test('docker-compose accepts the file', { skip: hasDockerCompose ? false : 'do
   t.notMatch(result.stderr, /variable is not set/, 'every variable has a default')
 })
 
-t.test('the four services', async t => {
-  t.same(Object.keys(compose.services).sort(), ['app', 'db', 'grafana', 'prometheus'], 'app, db, prometheus, grafana')
+t.test('the five services', async t => {
+  t.same(Object.keys(compose.services).sort(), ['app', 'db', 'grafana', 'lb', 'prometheus'], 'app, db, lb, prometheus, grafana')
   t.ok(app?.build, 'app is built from this repository')
   for (const [name, service] of Object.entries(compose.services)) {
     if (service.image === undefined) continue
@@ -121,10 +123,11 @@ t.test('the four services', async t => {
   }
 })
 
-t.test('app: published on 855, health-gated on the database, stopped gracefully', async t => {
+t.test('app: APP_REPLICAS replicas behind lb, health-gated on the database, stopped gracefully', async t => {
   const env = environment(app!)
-  const port = Number(env.PORT ?? DEFAULT_APP_PORT)
-  t.ok(ports(app!).some(p => p.published === 855 && p.target === port), `publishes 855 → ${port}, the origin's http://localhost:855`)
+  t.equal(Number(app!.deploy?.replicas), 2, 'two replicas by default (APP_REPLICAS)')
+  t.match(readFileSync(join(ROOT, COMPOSE_FILE), 'utf8'), /replicas: \$\{APP_REPLICAS:-2\}/, 'APP_REPLICAS sets the count')
+  t.notOk(app!.ports, 'replicas are not published: one host port cannot go to N containers; lb is the way in')
   t.equal(app!.init, true, 'init: true, so tini forwards SIGTERM and reaps zombies')
   t.equal(dependsOn(app!).db, 'service_healthy', 'starts once the database answers, not merely once its container runs')
   t.notOk(app!.healthcheck?.disable, 'app health check enabled')
@@ -134,6 +137,19 @@ t.test('app: published on 855, health-gated on the database, stopped gracefully'
   const graceMs = durationMs(app!.stop_grace_period ?? '10s')
   t.ok(graceMs > shutdownMs, `stop_grace_period ${graceMs} ms > SHUTDOWN_TIMEOUT_MS ${shutdownMs} ms: the drain ends before SIGKILL`)
   for (const key of ['ACK_MODE', 'LOG_LEVEL', 'SHUTDOWN_TIMEOUT_MS']) t.ok(env[key], `${key} is passed through (${env[key]})`)
+})
+
+t.test('lb: HAProxy on 855 with the repository\'s config, in front of app', async t => {
+  t.match(lb!.image ?? '', /^haproxy:\d+\.\d+/, 'the official haproxy image, pinned to a minor')
+  t.ok(ports(lb!).some(p => p.published === 855 && p.target === 855), 'publishes 855, the origin\'s http://localhost:855')
+  t.ok(ports(lb!).some(p => p.published === 8404 && p.target === 8404), 'and its stats and metrics on 8404')
+  const config = mounts(lb!).find(m => m.target === '/usr/local/etc/haproxy/haproxy.cfg')
+  t.equal(config?.source, './deploy/haproxy.cfg', 'deploy/haproxy.cfg is mounted where the image reads its config')
+  const cfg = readFileSync(join(ROOT, 'deploy/haproxy.cfg'), 'utf8')
+  const appPort = Number(environment(app!).PORT ?? DEFAULT_APP_PORT)
+  t.match(cfg, new RegExp(`server-template app \\d+ app:${appPort} `), `its servers are the app service's replicas on ${appPort}`)
+  t.ok('app' in dependsOn(lb!), 'starts after app')
+  t.equal(Number(lb!.sysctls?.['net.ipv4.ip_unprivileged_port_start']), 0, 'the image\'s unprivileged user may bind 855')
 })
 
 t.test('app reaches the database the db service creates', async t => {
@@ -183,18 +199,20 @@ t.test('every host path a service mounts exists, or is data under .data/', async
 
 t.test('prometheus scrapes the app and loads the alerts compose mounts', async t => {
   t.ok(ports(prometheus!).some(p => p.published === 9090 && p.target === 9090), 'Prometheus on http://localhost:9090')
-  t.same(Object.keys(dependsOn(prometheus!)), ['app'], 'starts after app')
+  t.same(Object.keys(dependsOn(prometheus!)).sort(), ['app', 'lb'], 'starts after app and lb')
   const args = [prometheus!.command ?? []].flat()
   const configFile = args.find(arg => arg.startsWith('--config.file='))?.split('=')[1] ?? '/etc/prometheus/prometheus.yml'
   const configMount = mounts(prometheus!).find(m => m.target === configFile)
   t.ok(configMount, `${configFile} (the config Prometheus reads) is mounted`)
   const config = parse(readFileSync(join(ROOT, configMount?.source ?? 'prometheus.yml'), 'utf8')) as {
     rule_files?: string[]
-    scrape_configs?: Array<{ static_configs?: Array<{ targets?: string[] }> }>
+    scrape_configs?: Array<{ static_configs?: Array<{ targets?: string[] }>, dns_sd_configs?: Array<{ names?: string[], port?: number }> }>
   }
-  const targets = (config.scrape_configs ?? []).flatMap(job => job.static_configs ?? []).flatMap(group => group.targets ?? [])
+  const discovered = (config.scrape_configs ?? []).flatMap(job => job.dns_sd_configs ?? []).flatMap(sd => (sd.names ?? []).map(name => `${name}:${sd.port}`))
   const appPort = Number(environment(app!).PORT ?? DEFAULT_APP_PORT)
-  t.ok(targets.includes(`app:${appPort}`), `scrapes app:${appPort}, the app's service name and container port`)
+  t.ok(discovered.includes(`app:${appPort}`), `scrapes every replica of app on ${appPort}, found by the service's name in Docker's DNS`)
+  const targets = (config.scrape_configs ?? []).flatMap(job => job.static_configs ?? []).flatMap(group => group.targets ?? [])
+  t.ok(targets.includes('lb:8404'), 'and HAProxy\'s metrics on lb:8404')
   const mounted = new Set(mounts(prometheus!).map(m => m.target))
   for (const rule of config.rule_files ?? []) {
     const path = posix.resolve(posix.dirname(configFile), rule)

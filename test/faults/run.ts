@@ -4,7 +4,7 @@
  *   npx tsx test/faults/run.ts [--only <name>[,<name>…]] [--profile full|short] [--service <entry>]
  *
  * --only       scenario names or prefixes: pg-restart-fast, pg-restart-immediate, sigterm,
- *              sigterm-buffered, sigkill, overload, poison-rows, buffered-restart
+ *              sigterm-buffered, sigkill, overload, poison-rows, buffered-restart, replicas, slow-clients
  * --profile    full (default: 10–20 s of load per scenario, 48 connections) or short (what
  *              `npm test` runs: a couple of seconds, 10 connections)
  * --service    the service entry: dist/server.js (default: what `npm start` runs — build it

@@ -4,7 +4,7 @@
  * and their unit tests, and every dashboard query parsed as PromQL.
  */
 import { spawnSync } from 'node:child_process'
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,7 +19,7 @@ const file = (path: string): string => join(ROOT, path)
 // repository's files bound onto them.
 const MOUNTED_AT = {
   'prometheus.yml': '/etc/prometheus/prometheus.yml',
-  'prometheus/alerts.yml': '/etc/prometheus/alerts.yml',
+  'prometheus/alerts.yml': '/etc/prometheus/prometheus/alerts.yml',
   'grafana/provisioning/datasources/prometheus.yml': '/etc/grafana/provisioning/datasources/prometheus.yml',
   'grafana/provisioning/dashboards/dashboards.yml': '/etc/grafana/provisioning/dashboards/dashboards.yml',
   'grafana/dashboards/metrics-ingest.json': '/var/lib/grafana/dashboards/metrics-ingest.json'
@@ -29,7 +29,8 @@ const DASHBOARDS_DIR = dirname(MOUNTED_AT['grafana/dashboards/metrics-ingest.jso
 
 /** Every series name the service exports — its own metrics and prom-client's defaults — read from its registry. */
 const KNOWN_METRICS = new Set(['up', ...await exportedSeriesNames()])
-const isKnownMetric = (name: string): boolean => KNOWN_METRICS.has(name)
+// HAProxy's own metrics (haproxy_*) are checked against a live HAProxy scrape in test/deploy/haproxy.test.ts.
+const isKnownMetric = (name: string): boolean => KNOWN_METRICS.has(name) || name.startsWith('haproxy_')
 
 async function exportedSeriesNames (): Promise<string[]> {
   const metrics = await createMetrics().registry.getMetricsAsJSON()
@@ -123,34 +124,54 @@ t.test('metricNames finds selected metrics and nothing else', async t => {
   t.notOk(metricNames('rate(ingest_events_typo_total[1m])').every(isKnownMetric), 'an unknown metric is caught')
 })
 
-t.test('prometheus.yml passes promtool check config in the layout the container mounts', { skip: noPromtool }, async t => {
-  const etc = await tempDir(t, 'prometheus-etc-')
-  await copyFile(file('prometheus.yml'), join(etc, 'prometheus.yml'))
-  await copyFile(file('prometheus/alerts.yml'), join(etc, 'alerts.yml'))
-  const { code, output } = promtool('check', 'config', join(etc, 'prometheus.yml'))
-  t.equal(code, 0, `promtool check config succeeds:\n${output}`)
-  t.match(output, /SUCCESS: 7 rules found/, 'the alert rules are found where the config points')
+t.test('prometheus.yml passes promtool check config as shipped, run in the repository', { skip: noPromtool }, async t => {
+  // Exactly as a reader of the repository would run it: relative path, repository root.
+  const result = spawnSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: ROOT, encoding: 'utf8' })
+  const output = `${result.stdout}${result.stderr}`
+  t.equal(result.status, 0, `promtool check config prometheus.yml succeeds:\n${output}`)
+  t.match(output, /SUCCESS: 8 rules found/, 'the alert rules are found where the config points')
 })
 
-t.test('prometheus.yml scrapes the compose service app:8080 and loads the mounted alert rules', async t => {
+t.test('prometheus.yml passes promtool check config in the layout the container mounts', { skip: noPromtool }, async t => {
+  const root = await tempDir(t, 'prometheus-root-')
+  // Every file where compose binds it, under a scratch root.
+  for (const [source, target] of Object.entries(MOUNTED_AT)) {
+    await mkdir(dirname(join(root, target)), { recursive: true })
+    await copyFile(file(source), join(root, target))
+  }
+  const { code, output } = promtool('check', 'config', join(root, MOUNTED_AT['prometheus.yml']))
+  t.equal(code, 0, `promtool check config succeeds:\n${output}`)
+  t.match(output, /SUCCESS: 8 rules found/, 'the alert rules are found where the config points')
+})
+
+t.test('prometheus.yml scrapes every replica of the compose service app, and HAProxy', async t => {
   const config = parse(await readFile(file('prometheus.yml'), 'utf8')) as {
     global?: { scrape_interval?: string }
     rule_files?: string[]
-    scrape_configs?: Array<{ job_name?: string, metrics_path?: string, static_configs?: Array<{ targets?: string[] }> }>
+    scrape_configs?: Array<{
+      job_name?: string
+      metrics_path?: string
+      static_configs?: Array<{ targets?: string[] }>
+      dns_sd_configs?: Array<{ names?: string[], type?: string, port?: number }>
+    }>
   }
   t.equal(config.global?.scrape_interval, '5s', 'scraped every 5 s')
   const ruleFiles = (config.rule_files ?? []).map(path => path.startsWith('/') ? path : join('/etc/prometheus', path))
   t.same(ruleFiles, [MOUNTED_AT['prometheus/alerts.yml']], 'the rules are read where compose mounts them')
   const jobs = config.scrape_configs ?? []
-  t.same(jobs.map(job => job.job_name), ['metrics-ingest'], 'one job, named as the alerts and the dashboard select it')
-  t.equal(jobs[0]?.metrics_path ?? '/metrics', '/metrics', 'scrapes /metrics')
-  t.same(jobs[0]?.static_configs?.flatMap(c => c.targets), ['app:8080'], 'targets the compose service')
+  t.same(jobs.map(job => job.job_name), ['metrics-ingest', 'haproxy'], 'the service\'s job, named as the alerts and the dashboard select it, and HAProxy\'s')
+  const [service, lb] = jobs
+  t.equal(service?.metrics_path ?? '/metrics', '/metrics', 'scrapes /metrics')
+  t.notOk(service?.static_configs, 'no fixed target: that would be whichever replica DNS or the LB picks')
+  t.same(service?.dns_sd_configs, [{ names: ['app'], type: 'A', port: 8080, refresh_interval: '5s' }],
+    'every A record of the compose service app, each its own instance')
+  t.same(lb?.static_configs?.flatMap(c => c.targets), ['lb:8404'], 'HAProxy\'s Prometheus endpoint (deploy/haproxy.cfg, frontend stats)')
 })
 
 t.test('prometheus/alerts.yml passes promtool check rules', { skip: noPromtool }, async t => {
   const { code, output } = promtool('check', 'rules', file('prometheus/alerts.yml'))
   t.equal(code, 0, `promtool check rules succeeds:\n${output}`)
-  t.match(output, /SUCCESS: 7 rules found/, 'seven rules')
+  t.match(output, /SUCCESS: 8 rules found/, 'eight rules')
 })
 
 t.test('every alert waits, has a severity and explains itself', async t => {
@@ -159,9 +180,9 @@ t.test('every alert waits, has a severity and explains itself', async t => {
   }
   const alerts = rules.groups.flatMap(group => group.rules)
   t.same(alerts.map(rule => rule.alert).sort(), [
-    'IngestBufferNearlyFull', 'IngestDown', 'IngestFlushErrors', 'IngestHighLatency', 'IngestNotReady', 'IngestRejectingBufferFull',
-    'IngestStorageMaintenanceFailing'
-  ], 'the alerts of the observability issue, and storage upkeep')
+    'IngestBufferNearlyFull', 'IngestDown', 'IngestFlushErrors', 'IngestHighLatency', 'IngestNoReplicaInPool', 'IngestNotReady',
+    'IngestRejectingBufferFull', 'IngestStorageMaintenanceFailing'
+  ], 'the alerts of the observability issue, storage upkeep and the load balancer')
   for (const rule of alerts) {
     t.type(rule.for, 'string', `${rule.alert} states its for:`)
     t.match(rule.labels?.severity, /^(warning|critical)$/, `${rule.alert} has a severity`)

@@ -3,7 +3,7 @@
  * service started like `npm start`, see what the service counted.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -42,12 +42,19 @@ async function startPrometheus (t: Test, target: string): Promise<Prometheus> {
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const config = parse(await readFile(join(ROOT, 'prometheus.yml'), 'utf8')) as {
     global: Record<string, string>
-    scrape_configs: Array<{ job_name: string, static_configs: Array<{ targets: string[] }> }>
+    scrape_configs: Array<{ job_name: string, dns_sd_configs?: unknown, static_configs?: Array<{ targets: string[] }> }>
   }
   config.global = { ...config.global, scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' }
-  for (const job of config.scrape_configs) job.static_configs = [{ targets: [target] }]
+  // The service's job as shipped, but for where its targets come from (Docker's DNS in compose);
+  // HAProxy is scraped in test/deploy/replicas.test.ts, where one runs.
+  config.scrape_configs = config.scrape_configs.filter(job => job.job_name === 'metrics-ingest')
+  for (const job of config.scrape_configs) {
+    delete job.dns_sd_configs
+    job.static_configs = [{ targets: [target] }]
+  }
   await writeFile(join(dir, 'prometheus.yml'), stringify(config))
-  await copyFile(join(ROOT, 'prometheus/alerts.yml'), join(dir, 'alerts.yml'))
+  await mkdir(join(dir, 'prometheus'))
+  await copyFile(join(ROOT, 'prometheus/alerts.yml'), join(dir, 'prometheus/alerts.yml'))
 
   const port = await freePort()
   const child = spawn('prometheus', [
@@ -141,7 +148,7 @@ t.test('Prometheus scrapes the service with the compose stack\'s job and rules',
     const body = await res.json() as { data: { groups: Array<{ rules: Array<{ name: string, health: string, lastError?: string }> }> } }
     return body.data.groups.flatMap(group => group.rules)
   }, loaded => loaded.length > 0 && loaded.every(rule => rule.health === 'ok'))
-  t.equal(rules.length, 7, 'Prometheus loaded the seven alert rules of prometheus/alerts.yml')
+  t.equal(rules.length, 8, 'Prometheus loaded the eight alert rules of prometheus/alerts.yml')
   t.same(rules.filter(rule => rule.health !== 'ok'), [], 'every rule evaluates without error')
   const firing = await prometheus.query('ALERTS{alertstate="firing"}')
   t.same(firing.map(alert => alert.metric.alertname), [], 'no alert fires on a healthy service')

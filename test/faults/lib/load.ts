@@ -29,6 +29,11 @@ export interface LoadOptions {
    * shorter than Retry-After: the client is impatient so that recovery is seen when it happens.
    */
   pauseAfterRefusalMs?: number
+  /**
+   * `url` is a load balancer: its 502 and 504 mean the replica gave no answer (it died with the
+   * request, or did not answer in time), so they count as no answer, not as answers.
+   */
+  viaLoadBalancer?: boolean
 }
 
 const MAX_REQUESTS_PER_WORKER = 1_000_000
@@ -275,8 +280,9 @@ export function startLoad (options: LoadOptions): Load {
     let outcome: string
     try {
       const answer = await post(url, agent, timeoutMs, sent.batch ? '/data/batch' : '/data', JSON.stringify(sent.batch ? sent.events : sent.events[0]))
-      pause = recorder.answer(sent, answer)
       outcome = String(answer.status)
+      if (options.viaLoadBalancer === true && (answer.status === 502 || answer.status === 504)) recorder.noAnswer(`LB_${answer.status}`)
+      else pause = recorder.answer(sent, answer)
     } catch (err) {
       outcome = (err as { code?: string }).code ?? (err as Error).message
       recorder.noAnswer(outcome)

@@ -18,6 +18,8 @@ export interface ServiceOptions {
   env?: Record<string, string>
   /** Where stdout and stderr go. */
   logFile: string
+  /** The port to listen on (a replica restarted where its load balancer expects it); default: a free one. */
+  port?: number
   startTimeoutMs?: number
 }
 
@@ -54,7 +56,7 @@ export class Service {
 
   /** Starts the service and waits until /healthz answers 200. */
   static async start (options: ServiceOptions): Promise<Service> {
-    const service = new Service(`http://127.0.0.1:${await freePort()}`, options)
+    const service = new Service(`http://127.0.0.1:${options.port ?? await freePort()}`, options)
     await service.#process.waitUntil(async () => {
       const status = await fetch(`${service.url}/healthz`).then(res => res.status, () => 0)
       return status === 200 ? true : undefined

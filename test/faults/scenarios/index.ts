@@ -4,7 +4,9 @@ import { bufferedRestart } from './buffered-restart.js'
 import { overload } from './overload.js'
 import { pgRestart } from './pg-restart.js'
 import { poison } from './poison.js'
+import { replicas } from './replicas.js'
 import { sigkill } from './sigkill.js'
+import { slowClients } from './slow-clients.js'
 import { sigterm } from './sigterm.js'
 
 /** Every scenario, in the order the issue lists them. */
@@ -16,7 +18,9 @@ export const SCENARIOS: readonly Scenario[] = [
   sigkill,
   overload,
   poison,
-  bufferedRestart
+  bufferedRestart,
+  replicas,
+  slowClients
 ]
 
 /** Scenarios by name; `--only pg-restart` picks both restarts (a name or a prefix, comma-separated). */
