@@ -77,18 +77,19 @@ export const slowClients: Scenario = {
       // Until every slow connection should be gone, and the good clients' load through all of it.
       const deadline = attackOpened + attack.requestTimeoutMs + CLOSE_SLACK_MS
       while (performance.now() < deadline && slow.some(c => c.closedAfterMs === undefined)) await sleep(250)
+      const openAtDeadline = slow.filter(c => c.closedAfterMs === undefined).length
       const duringAttack = load.report.okLatenciesMs.slice(okBefore)
       await sleep(profile.afterMs)
       const report = await load.stop()
       const heldAfter = await service.metric('ingest_http_connections')
       const closedByReason = await service.metric('ingest_http_connections_closed_total')
-      await service.stop('SIGTERM')
+      const exit = await service.stop('SIGTERM')
 
       const result = await settle('slow-clients', started, report, setup.databaseUrl, [service])
-      const open = slow.filter(c => c.closedAfterMs === undefined)
       const closeTimes = slow.flatMap(c => c.closedAfterMs === undefined ? [] : [c.closedAfterMs])
       const answered408 = slow.filter(c => c.answer.startsWith('HTTP/1.1 408 ')).length
-      if (open.length > 0) result.failures.push(`${open.length} slow connections still open ${attack.requestTimeoutMs + CLOSE_SLACK_MS} ms after the attack began`)
+      if (openAtDeadline > 0) result.failures.push(`${openAtDeadline} slow connections still open ${attack.requestTimeoutMs + CLOSE_SLACK_MS} ms after the attack began`)
+      if (exit.code !== 0) result.failures.push(`exit ${exit.code ?? exit.signal} after SIGTERM, expected 0: no slow connection may hold the shutdown`)
       if (answered408 < slow.length) result.failures.push(`${slow.length - answered408} slow connections closed without a 408`)
       if (duringAttack.length === 0) result.failures.push('no good request was answered while the attack held its connections')
       if (result.peakRssBytes > RSS_BOUND_BYTES) result.failures.push(`peak RSS ${Math.round(result.peakRssBytes / 2 ** 20)} MiB, over the ${RSS_BOUND_BYTES / 2 ** 20} MiB bound`)
@@ -98,6 +99,8 @@ export const slowClients: Scenario = {
         'slow connections': slow.length,
         'held at peak': heldAtPeak,
         'held after': heldAfter,
+        'open at the deadline': openAtDeadline,
+        'SIGTERM to exit ms': exit.ms,
         'closed with 408': answered408,
         'closed by reason (total)': closedByReason,
         'time to close p50/max s': closing === undefined ? '-' : `${(closing.p50 / 1000).toFixed(1)}/${(closing.max / 1000).toFixed(1)}`,
