@@ -7,6 +7,7 @@
  *   npm run bench -- --only single-durable one scenario (or, without the build: npx tsx bench/run.ts --only single-durable)
  *   npm run bench -- --smoke               2 s each, no warm-up: CI's check that the scripts still run
  *   npm run bench -- --only growth         the opt-in growth group (issue 12): many minutes
+ *   npm run bench -- --only replicas       the opt-in replicas group (issue 13): HAProxy before 1–3 services
  *   npm run bench -- --help                the options and every scenario's name
  *
  * Exits 1 when a scenario fails or a no-loss check finds a lost (or extra) row; figures never fail it.

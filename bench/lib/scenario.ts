@@ -58,6 +58,8 @@ export interface ScenarioResult {
   statements?: StatementShare[]
   /** A step of the growth group: what the report's growth section and its ratios are built from. */
   growth?: GrowthStep
+  /** A window of the replicas group: what the report's replicas section is built from. */
+  replicas?: ReplicasStep
 }
 
 /** The growth group's two schemas of user_metrics (scenarios/growth.ts says how each is built). */
@@ -96,6 +98,18 @@ export type GrowthStep =
     /** The migrations that ran: 005 alone. */
     applied: string[]
   }
+
+/** A window of the replicas group (issue 13): one HTTP scenario, straight to one service or through HAProxy to N. */
+export interface ReplicasStep {
+  /** The HTTP scenario measured: single-durable, batch-1000. */
+  load: string
+  /** `direct`: the plain scenario, autocannon to the one service — what the HAProxy hop costs is measured against it. */
+  via: 'haproxy' | 'direct'
+  /** Service processes behind the address loaded: 1 for direct. */
+  replicas: number
+  /** The figure compared: answers a second for single events, committed events a second for batches. */
+  figure: 'req/s' | 'events/s'
+}
 
 export interface Scenario {
   name: string

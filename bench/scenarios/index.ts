@@ -2,7 +2,7 @@
  * Every scenario of the bench, in the order it runs them: the ceilings and baselines first, then
  * the service from one transaction per request up to batches. Each runs alone by its name:
  * `npm run bench -- --only <name>`. Then the opt-in groups, which run only when --only names them
- * (or one of their scenarios): growth, many minutes long.
+ * (or one of their scenarios): growth, many minutes long; replicas, HAProxy before 1–3 services.
  *
  * The HTTP scenarios are specs (lib/run/http-scenario.ts): the service with ACK_MODE=durable and
  * its defaults unless `env` says otherwise; single events on POST /data over --connections,
@@ -17,13 +17,14 @@ import { bareCommit } from './bare-commit.js'
 import { ceilingCopy } from './ceiling-copy.js'
 import { growthScenario } from './growth.js'
 import { growthUpgrade } from './growth-upgrade.js'
+import { replicasScenario } from './replicas.js'
 
 const SINGLE: BodySpec = { kind: BodyKind.single, events: 1 }
 // Every request on 10 users and 20 sessions (2 each, so a session always has the same owner):
 // the same rows upserted flush after flush, where the spread traffic's 10,000 users rarely meet.
 const HOT_KEYS: BodySpec = { ...SINGLE, keys: { users: 10, sessionsPerUser: 2 } }
 
-// Measured by the growth group too, on empty tables and on a history.
+// Measured by the growth group too, on empty tables and on a history; and by the replicas group, through HAProxy.
 const SINGLE_DURABLE: HttpScenarioSpec = { name: 'single-durable', body: SINGLE, description: 'POST /data, ACK_MODE=durable: 200 after commit, group commit (service defaults)' }
 const BATCH_1000: HttpScenarioSpec = { name: 'batch-1000', body: { kind: BodyKind.jsonArray, events: 1000 }, description: 'POST /data/batch, 1,000 events per request as a JSON array, durable' }
 
@@ -47,5 +48,10 @@ export const GROUPS: Readonly<Record<string, readonly Scenario[]>> = {
     growthScenario(GrowthSchema.partitioned, [SINGLE_DURABLE, BATCH_1000]),
     growthScenario(GrowthSchema.unpartitioned, [SINGLE_DURABLE, BATCH_1000]),
     growthUpgrade
+  ],
+  // Each: the plain scenario straight to one service, then through HAProxy to 1, 2 and 3 replicas.
+  replicas: [
+    replicasScenario(SINGLE_DURABLE),
+    replicasScenario(BATCH_1000)
   ]
 }

@@ -1,7 +1,8 @@
 /**
- * CPU time of each party over a measured window, from /proc: the server process, PostgreSQL (the
- * postmaster and every backend), this runner (the load generator) and the whole machine. On 2
- * cores it says which one the throughput was waiting for — and how much CPU something else took.
+ * CPU time of each party over a measured window, from /proc: the server process (or each of
+ * several: the replicas group's services), PostgreSQL (the postmaster and every backend), any other
+ * process named (HAProxy), this runner (the load generator) and the whole machine. On 2 cores it
+ * says which one the throughput was waiting for — and how much CPU something else took.
  */
 import { readFileSync } from 'node:fs'
 import { processTree } from '../run/pinning.js'
@@ -29,8 +30,12 @@ function machineSeconds (): number {
 
 export interface CpuReading {
   at: number
+  /** Every server process together, and each (in the order given). */
   server: number
+  servers: number[]
   database?: number
+  /** The named processes (HAProxy), each. */
+  named: Record<string, number>
   runner: number
   machine: number
 }
@@ -39,19 +44,30 @@ export interface CpuUsage {
   seconds: number
   /** Cores' worth of CPU each used over the window (1.0 = one core busy throughout). */
   serverCores: number
+  /** Each server process, when there are several (the replicas group's services); serverCores is their sum. */
+  serverEachCores?: number[]
   databaseCores?: number
+  /** Processes read by name, beside the server (HAProxy in front of the replicas). */
+  namedCores?: Record<string, number>
   runnerCores: number
-  /** The whole machine, and what none of the three used (other processes, the kernel's share). */
+  /** The whole machine, and what none of the processes read used (other processes, the kernel's share). */
   machineCores: number
   otherCores: number
 }
 
-export function readCpu (serverPid: number | undefined, databasePid: number | undefined): CpuReading {
+/**
+ * `serverPids`: the server process, or each of several (undefined: none runs). `named`: other
+ * processes to read apart, e.g. `{ haproxy: pid }`; each alone, not its children.
+ */
+export function readCpu (serverPids: number | readonly number[] | undefined, databasePid: number | undefined, named: Readonly<Record<string, number>> = {}): CpuReading {
   const database = databasePid === undefined ? undefined : processTree(databasePid).reduce((sum, pid) => sum + processSeconds(pid), 0)
+  const servers = (serverPids === undefined ? [] : typeof serverPids === 'number' ? [serverPids] : serverPids).map(processSeconds)
   return {
     at: performance.now(),
-    server: serverPid === undefined ? 0 : processSeconds(serverPid),
+    server: servers.reduce((sum, s) => sum + s, 0),
+    servers,
     ...(database !== undefined ? { database } : {}),
+    named: Object.fromEntries(Object.entries(named).map(([name, pid]) => [name, processSeconds(pid)])),
     runner: processSeconds(process.pid),
     machine: machineSeconds()
   }
@@ -62,16 +78,23 @@ export function cpuUsage (before: CpuReading, after: CpuReading): CpuUsage {
   const cores = (a: number, b: number): number => Math.round((b - a) / seconds * 100) / 100
   const serverCores = cores(before.server, after.server)
   const databaseCores = before.database === undefined || after.database === undefined ? undefined : cores(before.database, after.database)
+  const serverEachCores = after.servers.length > 1 ? after.servers.map((s, i) => cores(before.servers[i] ?? 0, s)) : undefined
+  const namedCores = Object.keys(after.named).length > 0
+    ? Object.fromEntries(Object.entries(after.named).map(([name, s]) => [name, cores(before.named[name] ?? 0, s)]))
+    : undefined
+  const namedTotal = Object.values(namedCores ?? {}).reduce((sum, c) => sum + c, 0)
   const runnerCores = cores(before.runner, after.runner)
   const machineCores = cores(before.machine, after.machine)
   return {
     seconds,
     serverCores,
+    ...(serverEachCores !== undefined ? { serverEachCores } : {}),
     ...(databaseCores !== undefined ? { databaseCores } : {}),
+    ...(namedCores !== undefined ? { namedCores } : {}),
     runnerCores,
     machineCores,
     // Never below 0: the per-process and machine counters tick at 100 Hz and are read a moment apart.
-    otherCores: Math.max(0, Math.round((machineCores - serverCores - (databaseCores ?? 0) - runnerCores) * 100) / 100)
+    otherCores: Math.max(0, Math.round((machineCores - serverCores - (databaseCores ?? 0) - namedTotal - runnerCores) * 100) / 100)
   }
 }
 
@@ -92,6 +115,8 @@ export function cpuPerEvent (cpu: CpuUsage, eventsPerSecond: number, { service }
 }
 
 export function formatCpu (cpu: CpuUsage): string {
-  return `CPU (cores busy over the window): server ${cpu.serverCores}, PostgreSQL ${cpu.databaseCores ?? 'n/a'}, ` +
+  const each = cpu.serverEachCores === undefined ? '' : ` (${cpu.serverEachCores.join(' + ')})`
+  const named = Object.entries(cpu.namedCores ?? {}).map(([name, cores]) => `, ${name} ${cores}`).join('')
+  return `CPU (cores busy over the window): server ${cpu.serverCores}${each}${named}, PostgreSQL ${cpu.databaseCores ?? 'n/a'}, ` +
     `load generator ${cpu.runnerCores}, other ${cpu.otherCores}; machine ${cpu.machineCores}`
 }

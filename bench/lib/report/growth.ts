@@ -6,20 +6,12 @@
 import { formatEachIndex, mebibytes } from '../measure/index-sizes.js'
 import type { GrowthStep, ScenarioResult } from '../scenario.js'
 import { historyRatio } from './ratios.js'
-import { fmt, ms } from './table.js'
+import { fmt, gridTable as markdownTable, ms } from './table.js'
 
 type Step<K extends GrowthStep['step']> = ScenarioResult & { growth: Extract<GrowthStep, { step: K }> }
 
 function steps<K extends GrowthStep['step']> (results: readonly ScenarioResult[], step: K): Array<Step<K>> {
   return results.filter((r): r is Step<K> => r.growth?.step === step)
-}
-
-function markdownTable (header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map((_, i) => i < leftColumns ? '---' : '---:').join('|')}|`,
-    ...rows.map(row => `| ${row.join(' | ')} |`)
-  ].join('\n')
 }
 
 const times = (ratio: number | undefined): string => ratio === undefined ? '—' : `${ratio.toFixed(2)}×`

@@ -3,6 +3,7 @@ import { formatProfile } from '../measure/cpu-profile.js'
 import { formatStatements } from '../measure/statements.js'
 import { growthSection } from './growth.js'
 import { formatComparison } from './ratios.js'
+import { replicasSection } from './replicas.js'
 import type { Run } from './run-record.js'
 import { markdownTable } from './table.js'
 
@@ -15,6 +16,7 @@ export function markdown (run: Run, chartFile: string): string {
   const o = run.options
   const settings = Object.entries(run.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')
   const growth = growthSection(run.scenarios)
+  const replicas = replicasSection(run.scenarios, run.machine)
   const sections = [
     `# metrics-ingest benchmark — ${run.timestamp}`,
     `\`${run.command}\` at ${run.revision.sha.slice(0, 12)}${run.revision.dirty ? ' (with uncommitted changes)' : ''}: ` +
@@ -34,6 +36,7 @@ export function markdown (run: Run, chartFile: string): string {
     `![benchmark chart](${chartFile})`,
     '## Against the targets\n\n' + run.comparisons.map(c => `- ${formatComparison(c)}`).join('\n'),
     ...(growth !== undefined ? [growth] : []),
+    ...(replicas !== undefined ? [replicas] : []),
     '## Scenarios\n\n' + run.scenarios.map(r => {
       const extra = [...(r.noLoss !== undefined ? [`no-loss: ${r.noLoss.message}`] : []), ...r.notes]
       return `- **${r.name}** — ${r.description}. \`${JSON.stringify(r.config)}\`${extra.length > 0 ? `\n  ${extra.join('; ')}` : ''}`

@@ -46,6 +46,15 @@ export function printTable (run: Run): void {
   for (const f of run.failures) console.error(`scenario ${f.name} FAILED: ${f.error}`)
 }
 
+/** A Markdown table of strings: the first `leftColumns` left-aligned, the rest right-aligned (the growth and replicas sections). */
+export function gridTable (header: readonly string[], rows: ReadonlyArray<readonly string[]>, leftColumns = 1): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => i < leftColumns ? '---' : '---:').join('|')}|`,
+    ...rows.map(row => `| ${row.join(' | ')} |`)
+  ].join('\n')
+}
+
 export function markdownTable (results: readonly ScenarioResult[]): string {
   const right = new Set<string>(COLUMNS.filter(c => c !== 'scenario' && c !== 'no loss'))
   const lines = [

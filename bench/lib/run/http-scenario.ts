@@ -1,7 +1,9 @@
 /**
  * One HTTP scenario from its spec: start the server, warm it up (not recorded), empty the tables,
  * load it for the measured window, then count what the database holds and check it against the
- * 2xx answers.
+ * 2xx answers. A caller may put something in front (a Front: the replicas group's HAProxy before
+ * N services started at once); the load then goes to it, and every service is scraped, drained
+ * and measured.
  */
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -31,6 +33,31 @@ export interface HttpScenarioSpec {
   env?: Record<string, string>
   /** Default: --connections for single events, --batch-connections for batches. */
   connections?: number
+}
+
+/**
+ * Something between the load and the services (the replicas group's HAProxy): runHttpScenario
+ * starts `replicas` services at once on the bench database, then the front before their addresses,
+ * and sends the load to the front's url. Its process's CPU is reported apart, under `name`.
+ */
+export interface Front {
+  name: string
+  replicas: number
+  start: (serviceUrls: readonly string[], context: ScenarioContext) => Promise<RunningFront>
+}
+
+export interface RunningFront {
+  url: string
+  pid: number
+  stop: () => Promise<void>
+}
+
+/** What the load goes to and what is measured: one server, or a front and the services behind it. */
+interface Target {
+  url: string
+  /** Each service process (or the one ceiling server): scraped, drained, their CPU the server's. */
+  servers: readonly RunningServer[]
+  front?: { name: string, running: RunningFront }
 }
 
 /** One run of a spec: the spec with the options applied. */
@@ -68,30 +95,35 @@ export function httpScenario (spec: HttpScenarioSpec): Scenario {
   return { name: spec.name, description: spec.description, usesService: spec.target !== 'ceiling', run: async context => await runHttpScenario(spec, context) }
 }
 
-/** The spec's one result: for a caller that runs it on a database of its own (the growth group). */
-export async function runHttpScenario (spec: HttpScenarioSpec, context: ScenarioContext): Promise<ScenarioResult> {
+/**
+ * The spec's one result: for a caller that runs it on a database of its own (the growth group), or
+ * through a front before several services (the replicas group).
+ */
+export async function runHttpScenario (spec: HttpScenarioSpec, context: ScenarioContext, front?: Front): Promise<ScenarioResult> {
   const plan = planRun(spec, context)
-  const server = await startTarget(plan, context)
+  if (front !== undefined && !plan.stores) throw new Error(`${plan.name}: a front stands before services, not the ceiling server`)
+  const target = await startTarget(plan, context, front)
+  const pids = target.servers.map(server => server.pid)
+  const named = target.front === undefined ? {} : { [target.front.name]: target.front.running.pid }
   let load: LoadResult
   let cpu: CpuUsage
   let stored: Stored | undefined
-  let peakRssBytes: number | undefined
+  let peakRss: Array<number | undefined> = []
   try {
-    await warmUp(plan, server, context)
-    const watch = plan.stores ? await watchDatabase(server, context) : undefined
-    const cpuBefore = readCpu(server.pid, context.database.serverPid)
-    load = await loadFor(plan, server, context, 'measure', context.options.duration)
-    cpu = cpuUsage(cpuBefore, readCpu(server.pid, context.database.serverPid))
+    await warmUp(plan, target, context)
+    const watch = plan.stores ? await watchDatabase(target, context) : undefined
+    const cpuBefore = readCpu(pids, context.database.serverPid, named)
+    load = await loadFor(plan, target, context, 'measure', context.options.duration)
+    cpu = cpuUsage(cpuBefore, readCpu(pids, context.database.serverPid, named))
     const window = await watch?.stop()
     context.progress(`${plan.name} ${formatCpu(cpu)}`)
     refuseUnexpectedAnswers(load)
-    if (window !== undefined) stored = await accountForEvents(plan, server, context, load, window)
-    peakRssBytes = server.peakRssBytes()
+    if (window !== undefined) stored = await accountForEvents(plan, target, context, load, window)
+    peakRss = target.servers.map(server => server.peakRssBytes())
   } finally {
-    const code = await server.stop()
-    if (code !== 0 && code !== null) context.progress(`${plan.name}: the server exited with ${code}`)
+    await stopTarget(plan, target, context)
   }
-  return await httpResult(plan, spec, context, { load, cpu, stored, peakRssBytes })
+  return await httpResult(plan, spec, context, { load, cpu, stored, peakRss })
 }
 
 function planRun (spec: HttpScenarioSpec, { options, profileDir }: ScenarioContext): Plan {
@@ -108,36 +140,79 @@ function planRun (spec: HttpScenarioSpec, { options, profileDir }: ScenarioConte
   }
 }
 
-async function startTarget (plan: Plan, { database, pinning }: ScenarioContext): Promise<RunningServer> {
+async function startTarget (plan: Plan, context: ScenarioContext, front: Front | undefined): Promise<Target> {
+  const { database, pinning } = context
   if (plan.profileDir !== undefined) await mkdir(plan.profileDir, { recursive: true })
   const start = {
     prefix: pinning.serverCommand,
     // The profile is written when the process exits: SIGTERM → drain → exit.
     ...(plan.profileDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${plan.profileDir}`] } : {})
   }
-  if (!plan.stores) return await startCeilingServer(start)
+  if (!plan.stores) {
+    const server = await startCeilingServer(start)
+    return { url: server.url, servers: [server] }
+  }
   await database.reset()
-  return await startService({ DATABASE_URL: database.url, ...plan.env }, start)
+  if (front === undefined) {
+    const server = await startService({ DATABASE_URL: database.url, ...plan.env }, start)
+    return { url: server.url, servers: [server] }
+  }
+  // All at once on the same database, as a scaled-out deployment starts (they migrate under an advisory lock).
+  const started = await Promise.allSettled(Array.from({ length: front.replicas }, async () => await startService({ DATABASE_URL: database.url, ...plan.env }, start)))
+  const servers = started.flatMap(s => s.status === 'fulfilled' ? [s.value] : [])
+  try {
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    const running = await front.start(servers.map(server => server.url), context)
+    return { url: running.url, servers, front: { name: front.name, running } }
+  } catch (err) {
+    await Promise.all(servers.map(async server => await server.stop()))
+    throw err
+  }
 }
 
-async function loadFor (plan: Plan, server: RunningServer, { progress }: ScenarioContext, phase: string, seconds: number): Promise<LoadResult> {
-  return await runLoad({ label: `${plan.name} ${phase}`, url: `${server.url}${plan.route}`, connections: plan.connections, seconds, body: plan.body, progress })
+/** The front first (no new requests), then every server: each drains what it holds. */
+async function stopTarget (plan: Plan, target: Target, { progress }: ScenarioContext): Promise<void> {
+  await target.front?.running.stop()
+  const codes = await Promise.all(target.servers.map(async server => await server.stop()))
+  codes.forEach((code, i) => {
+    const which = target.servers.length > 1 ? `server ${i + 1} of ${target.servers.length}` : 'the server'
+    if (code !== 0 && code !== null) progress(`${plan.name}: ${which} exited with ${code}`)
+  })
+}
+
+async function loadFor (plan: Plan, target: Target, { progress }: ScenarioContext, phase: string, seconds: number): Promise<LoadResult> {
+  return await runLoad({ label: `${plan.name} ${phase}`, url: `${target.url}${plan.route}`, connections: plan.connections, seconds, body: plan.body, progress })
+}
+
+/** Every service holds no more events: the longest of their drains. */
+async function drainAll (target: Target): Promise<number> {
+  return Math.max(...await Promise.all(target.servers.map(async server => await waitForDrain(server.url))))
+}
+
+/** Every service's /metrics, summed sample by sample: the counters of one service that is N processes. */
+async function scrapeAll (target: Target): Promise<MetricSamples> {
+  const all = await Promise.all(target.servers.map(async server => await scrapeMetrics(server.url)))
+  if (all.length === 1) return all[0]!
+  const sum = new Map<string, number>()
+  for (const samples of all) for (const [key, value] of samples) sum.set(key, (sum.get(key) ?? 0) + value)
+  return sum
 }
 
 /** Unrecorded load (JIT, pools, caches), then empty tables and the bodies from the start again. */
-async function warmUp (plan: Plan, server: RunningServer, context: ScenarioContext): Promise<void> {
+async function warmUp (plan: Plan, target: Target, context: ScenarioContext): Promise<void> {
   if (context.options.warmup === 0) return
-  await loadFor(plan, server, context, 'warm-up', context.options.warmup)
+  await loadFor(plan, target, context, 'warm-up', context.options.warmup)
   if (plan.stores) {
-    await waitForDrain(server.url)
+    await drainAll(target)
     await context.database.reset()
   }
   plan.body.rewind()
 }
 
 /** Starts watching the database and the service for the window; stop() when the load ends. */
-async function watchDatabase (server: RunningServer, { database }: ScenarioContext): Promise<{ stop: () => Promise<DatabaseWindow> }> {
-  const metricsBefore = await scrapeMetrics(server.url)
+async function watchDatabase (target: Target, { database }: ScenarioContext): Promise<{ stop: () => Promise<DatabaseWindow> }> {
+  const metricsBefore = await scrapeAll(target)
   if (database.statements) await resetStatements(database.sql)
   const ioBefore = await readIo(database.sql)
   // The service names its connections (src/database/client.ts): its writers and one spare.
@@ -161,15 +236,15 @@ function refuseUnexpectedAnswers (load: LoadResult): void {
 }
 
 /** The rows right after the window and after the drain, the service's account, and the no-loss check. */
-async function accountForEvents (plan: Plan, server: RunningServer, { database, progress }: ScenarioContext, load: LoadResult, window: DatabaseWindow): Promise<Stored> {
+async function accountForEvents (plan: Plan, target: Target, { database, progress }: ScenarioContext, load: LoadResult, window: DatabaseWindow): Promise<Stored> {
   const storedAtEnd = await database.countEvents()
   const io = ioUsage(window.ioBefore, window.ioAfter, storedAtEnd)
   progress(`${plan.name} ${formatIo(io)}`)
   progress(`${plan.name} ${formatWaits(window.waits)}`)
-  const drainSeconds = await waitForDrain(server.url)
+  const drainSeconds = await drainAll(target)
   const storedAfterDrain = await database.countEvents()
   const statements = database.statements ? await topStatements(database.sql) : undefined
-  const service = windowMetrics(window.metricsBefore, await scrapeMetrics(server.url))
+  const service = windowMetrics(window.metricsBefore, await scrapeAll(target))
   progress(`${plan.name} ${formatWindowMetrics(service)}`)
   const noLoss = checkNoLoss({
     ackMode: plan.env.ACK_MODE === AckMode.buffered ? AckMode.buffered : AckMode.durable,
@@ -184,14 +259,18 @@ async function accountForEvents (plan: Plan, server: RunningServer, { database, 
   return { io, waits: window.waits, drainSeconds, service, noLoss, ...(statements !== undefined ? { statements } : {}) }
 }
 
-async function httpResult (plan: Plan, spec: HttpScenarioSpec, { options }: ScenarioContext, measured: { load: LoadResult, cpu: CpuUsage, stored: Stored | undefined, peakRssBytes: number | undefined }): Promise<ScenarioResult> {
-  const { load, cpu, stored, peakRssBytes } = measured
+async function httpResult (plan: Plan, spec: HttpScenarioSpec, { options }: ScenarioContext, measured: { load: LoadResult, cpu: CpuUsage, stored: Stored | undefined, peakRss: Array<number | undefined> }): Promise<ScenarioResult> {
+  const { load, cpu, stored, peakRss } = measured
+  // Several services: the largest of their peaks (each is in the notes).
+  const peaks = peakRss.filter((bytes): bytes is number => bytes !== undefined)
+  const peakRssBytes = peaks.length === 0 ? undefined : Math.max(...peaks)
   const eventsPerSecond = stored === undefined ? undefined : stored.noLoss.stored / load.seconds
   const notes = [
     ...(stored === undefined ? [] : [formatWindowMetrics(stored.service)]),
     formatCpu(cpu),
     ...(stored === undefined ? [] : [formatIo(stored.io), formatWaits(stored.waits)]),
-    ...(plan.body.builtDuringRun > 0 ? [`${plan.body.builtDuringRun} gzip bodies were compressed during the run (the pre-built ones ran out): client CPU taken from the server`] : [])
+    ...(plan.body.builtDuringRun > 0 ? [`${plan.body.builtDuringRun} gzip bodies were compressed during the run (the pre-built ones ran out): client CPU taken from the server`] : []),
+    ...(peakRss.length > 1 ? [`peak RSS of each service, MiB: ${peakRss.map(bytes => bytes === undefined ? '—' : Math.round(bytes / 2 ** 20)).join(', ')} (the table shows the largest)`] : [])
   ]
   const profile = plan.profileDir === undefined ? undefined : await profileOf(plan.profileDir)
   return {

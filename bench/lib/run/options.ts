@@ -52,6 +52,10 @@ run, nor in --smoke's. growth (issue 12): single-durable and batch-1000 on empty
 --history-rows of history, partitioned against unpartitioned, each on a database of its own; and
 how long migration 005 takes on --upgrade-rows rows. Many minutes at the defaults; a quick check:
   npm run bench -- --only growth --history-rows 200000 --upgrade-rows 100000 --duration 3 --warmup 1
+replicas (issue 13): single-durable and batch-1000 straight to one service, then through HAProxy
+(deploy/haproxy.cfg; needs haproxy on the PATH) to 1, 2 and 3 replicas on the one PostgreSQL, with
+the CPU of each process. About 3 minutes at the defaults:
+  npm run bench -- --only replicas
 
 DATABASE_URL set: use that server (its tables are truncated! growth creates and drops databases
 bench_growth_* there, which needs CREATEDB); unset: a fresh embedded PostgreSQL.`

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path'
 import { describeMachine, revision } from '../measure/machine.js'
 import { growthSection } from '../report/growth.js'
 import { compare } from '../report/ratios.js'
+import { replicasSection } from '../report/replicas.js'
 import type { Run, ScenarioFailure } from '../report/run-record.js'
 import { printTable } from '../report/table.js'
 import { RESULTS_DIR, writeReports } from '../report/write-reports.js'
@@ -95,6 +96,8 @@ export async function runBench (scenarios: readonly Scenario[], options: BenchOp
   printTable(run)
   const growth = growthSection(run.scenarios)
   if (growth !== undefined) console.log(`\n${growth}`)
+  const replicas = replicasSection(run.scenarios, run.machine)
+  if (replicas !== undefined) console.log(`\n${replicas}`)
   // latest.{md,svg,json} are what the docs quote: only a full, real run with the service's defaults may replace them.
   const files = await writeReports(run, { latest: all && !options.smoke && passed && Object.keys(options.serviceEnv).length === 0 })
   console.log(`\nwrote ${files.join(', ')}`)
