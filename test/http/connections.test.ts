@@ -95,3 +95,13 @@ t.test('a malformed request is answered 400 and closed, never a 5xx', async t =>
   t.match(received, /^HTTP\/1\.1 400 /, `answered 400: ${JSON.stringify(received)}`)
   t.match(received, /"code":"INGEST_BAD_REQUEST"/)
 })
+
+t.test('headers past Node\'s 16 KiB limit are answered 431 and closed', async t => {
+  const before = await closedBy('header_overflow')
+  const { socket, closed } = await open()
+  socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+  const { received } = await closed
+  t.match(received, /^HTTP\/1\.1 431 /, 'answered 431')
+  t.match(received, /"code":"INGEST_HEADERS_TOO_LARGE"/)
+  t.equal(await closedBy('header_overflow') - before, 1, 'counted as header_overflow')
+})
