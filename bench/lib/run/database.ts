@@ -12,10 +12,14 @@ import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import postgres, { type Sql } from 'postgres'
 import { startEmbeddedPostgres } from '../../../src/database/embedded.js'
+import { PartitionInterval } from '../../../src/config.js'
 import { migrate } from '../../../src/database/migrate.js'
+import { ensurePartitions, upcoming } from '../../../src/storage/partitions.js'
 import { freePort } from '../../../harness/free-port.js'
 import { enableStatements, STATEMENTS_SERVER_FLAGS } from '../measure/statements.js'
 import { pinTree, type Pinning } from './pinning.js'
+
+const DAY_MS = 86_400_000
 
 export interface BenchDatabase {
   url: string
@@ -123,6 +127,9 @@ export async function openBenchDatabase (pinning: Pinning, { statements = false 
   const sql = postgres(url, { max: 2, onnotice: () => {}, connection: { application_name: 'metrics-ingest-bench' } })
   try {
     await migrate(sql, quiet)
+    // The partitions the service makes at start-up (yesterday's too: the traffic's timestamps reach
+    // an hour back), for the scenarios that write without it — ceiling-copy's COPY.
+    await ensurePartitions(sql, PartitionInterval.day, upcoming(Date.now() - DAY_MS, 4, PartitionInterval.day))
     const [{ version }] = await sql<[{ version: string }]>`select version()`
     const rows = await sql<Array<{ name: string, setting: string, unit: string | null }>>`
       select name, setting, unit from pg_settings where name = any(${SETTINGS})`
