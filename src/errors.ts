@@ -116,20 +116,21 @@ export function batchProblems (problems: readonly FieldProblem[]): FieldProblem[
  * dropped: refused at the door rather than stored and then deleted. A batch is refused whole.
  */
 export function beyondRetention (problems: FieldProblem[], retentionDays: number): IngestError {
-  const shown = problems.slice(0, MAX_BATCH_DETAILS)
-  const error = new IngestError(422, ErrorCode.beyondRetention,
-    `${problems.length} event(s) older than the retention window of ${retentionDays} days, nothing was stored: drop them, they would not be kept`, shown)
-  if (problems.length > shown.length) error.omittedDetails = problems.length - shown.length
-  return error
+  return withDetails(problems, shown => new IngestError(422, ErrorCode.beyondRetention,
+    `${problems.length} event(s) older than the retention window of ${retentionDays} days, nothing was stored: drop them, they would not be kept`, shown))
 }
 
 export function invalidBatch (problems: FieldProblem[]): IngestError {
-  const shown = problems.slice(0, MAX_BATCH_DETAILS)
-  const omitted = problems.length - shown.length
   const items = new Set(problems.map(p => p.index)).size
-  const error = new IngestError(400, ErrorCode.validation,
-    `invalid batch: ${problems.length} problem(s) in ${items} item(s), nothing was stored; first: ${describeProblems(shown.slice(0, 3))}`, shown)
-  if (omitted > 0) error.omittedDetails = omitted
+  return withDetails(problems, shown => new IngestError(400, ErrorCode.validation,
+    `invalid batch: ${problems.length} problem(s) in ${items} item(s), nothing was stored; first: ${describeProblems(shown.slice(0, 3))}`, shown))
+}
+
+/** A batch error with its first MAX_BATCH_DETAILS problems as details, and the count of the rest. */
+function withDetails (problems: readonly FieldProblem[], build: (shown: FieldProblem[]) => IngestError): IngestError {
+  const shown = problems.slice(0, MAX_BATCH_DETAILS)
+  const error = build(shown)
+  if (problems.length > shown.length) error.omittedDetails = problems.length - shown.length
   return error
 }
 

@@ -22,6 +22,8 @@ export const RejectReason = {
 export type RejectReason = typeof RejectReason[keyof typeof RejectReason]
 
 const OUTCOMES = ['ok', 'error'] as const
+/** When a user_metrics partition was created: by maintenance, or for a flush that needed it. */
+export const PartitionCreation = { ahead: 'ahead', onDemand: 'on_demand' } as const
 
 // For a service whose p99 is tens of milliseconds: fine steps up to 100 ms, coarse past it.
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -201,7 +203,7 @@ export function createMetrics () {
   for (const trigger of FLUSH_TRIGGERS) for (const outcome of OUTCOMES) metrics.flushes.inc({ trigger, outcome }, 0)
   for (const reason of Object.values(RejectReason)) metrics.eventsRejected.inc({ reason }, 0)
   for (const outcome of OUTCOMES) metrics.maintenanceRuns.inc({ outcome }, 0)
-  for (const when of ['ahead', 'on_demand']) metrics.partitionsCreated.inc({ when }, 0)
+  for (const when of Object.values(PartitionCreation)) metrics.partitionsCreated.inc({ when }, 0)
   return metrics
 }
 

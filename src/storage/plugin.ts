@@ -6,6 +6,7 @@
  */
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
+import { PartitionCreation } from '../metrics.js'
 import { ensurePartitions, listPartitions, upcoming } from './partitions.js'
 import { dropPartitionsBefore, purgeRejectsBefore } from './retention.js'
 
@@ -32,7 +33,7 @@ export const storagePlugin = fp<StorageOptions>(async (app, options) => {
   async function makePartitions (instants: Iterable<number>): Promise<void> {
     const created = await ensurePartitions(sql, interval, instants)
     if (created.length === 0) return
-    metrics.partitionsCreated.inc({ when: 'on_demand' }, created.length)
+    metrics.partitionsCreated.inc({ when: PartitionCreation.onDemand }, created.length)
     log.info({ partitions: created }, 'partition created on demand for a timestamp that had none')
   }
 
@@ -41,7 +42,7 @@ export const storagePlugin = fp<StorageOptions>(async (app, options) => {
     const now = Date.now()
     const created = await ensurePartitions(sql, interval, upcoming(now, options.PARTITIONS_AHEAD, interval))
     if (created.length > 0) {
-      metrics.partitionsCreated.inc({ when: 'ahead' }, created.length)
+      metrics.partitionsCreated.inc({ when: PartitionCreation.ahead }, created.length)
       log.info({ partitions: created }, 'partitions created ahead')
     }
     if (options.RETENTION_DAYS !== undefined) {
