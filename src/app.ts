@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config } from './config.js'
+import { AckMode, Role, type Config } from './config.js'
 import type { Sql } from './database/client.js'
 import { databasePlugin } from './database/plugin.js'
 import swagger from '@fastify/swagger'
@@ -13,11 +13,13 @@ import type { Clock } from './clock.js'
 import { metricsPlugin } from './metrics.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { operationsRoutes } from './routes/operations.js'
-import { readinessPlugin } from './readiness.js'
+import { bufferProbe, databaseProbe, readinessPlugin, type ReadinessProbe } from './readiness.js'
 import { storagePlugin } from './storage/plugin.js'
+import { streamPlugin } from './stream/plugin.js'
 
 export interface AppDeps {
-  sql: Sql
+  /** The database pool; absent in the ingest role of stream mode, which never touches it. */
+  sql?: Sql
   logger: FastifyBaseLogger
   clock?: Clock
 }
@@ -34,8 +36,10 @@ export const serverOptions = {
 } as const
 
 /**
- * The app as a plugin tree: database → metrics → ingest → routes. Fastify runs onClose hooks
- * last-registered-first, so shutdown drains the buffer before the pool closes.
+ * The app as a plugin tree: database → metrics → stream → ingest → routes. Fastify runs onClose
+ * hooks last-registered-first, so shutdown drains the buffer before the stream's connection and
+ * the pool close. Which parts a process has depends on its role (docs/stream.md): the ingest role
+ * of stream mode has no database, the writer role no ingest routes.
  */
 export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   const app = Fastify({
@@ -86,11 +90,30 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
     return reply.code(404).send(errorBody(404, ErrorCode.notFound, `no route for ${request.method} ${request.url}`))
   })
 
-  await app.register(databasePlugin, { sql: deps.sql })
+  const stream = config.ACK_MODE === AckMode.stream
+  const writes = config.ROLE !== Role.ingest
+  const takesRequests = config.ROLE !== Role.writer
+  if (writes && deps.sql === undefined) throw new TypeError(`ROLE=${config.ROLE} writes to PostgreSQL: buildApp needs a pool`)
+  const probes: ReadinessProbe[] = []
+
+  if (writes) await app.register(databasePlugin, { sql: deps.sql! })
   await app.register(metricsPlugin)
   await app.register(connectionsPlugin, { maxConnections: config.MAX_CONNECTIONS })
-  await app.register(storagePlugin, config)
-  await app.register(ingestPlugin, { ...config, ...(deps.clock !== undefined ? { clock: deps.clock } : {}) })
+  if (stream) await app.register(streamPlugin, { config })
+  if (writes) {
+    await app.register(storagePlugin, config)
+    await app.register(ingestPlugin, { ...config, ...(deps.clock !== undefined ? { clock: deps.clock } : {}) })
+    probes.push(databaseProbe(deps.sql!, config.READY_DB_TIMEOUT_MS, app.log))
+  }
+  if (stream) {
+    // An ingest process stays ready through a database outage: the stream holds the events.
+    if (takesRequests) probes.length = 0
+    probes.push(...app.stream.probes)
+  } else {
+    const highWater = Math.max(1, Math.floor(app.ingest.buffer.capacity * config.READY_HIGH_WATER))
+    app.metrics.sources.bufferHighWater = () => highWater
+    probes.push(bufferProbe(app.ingest.buffer, highWater))
+  }
   await app.register(swagger, {
     openapi: {
       info: {
@@ -103,8 +126,11 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
     }
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-  await app.register(readinessPlugin, { highWaterRatio: config.READY_HIGH_WATER, databaseTimeoutMs: config.READY_DB_TIMEOUT_MS, probeIntervalMs: 5_000 })
+  await app.register(readinessPlugin, { probes, probeIntervalMs: 1_000 })
   await app.register(operationsRoutes, { serveMetrics: config.METRICS_PORT === undefined })
-  await app.register(ingestRoutes, { config })
+  if (takesRequests) {
+    const intake = stream ? app.stream.publisher! : app.ingest
+    await app.register(ingestRoutes, { config, intake })
+  }
   return app
 }

@@ -1,8 +1,15 @@
 import { envSchema } from 'env-schema'
 import { Type, type Static } from 'typebox'
 
-export const AckMode = { durable: 'durable', buffered: 'buffered' } as const
+export const AckMode = { durable: 'durable', buffered: 'buffered', stream: 'stream' } as const
 export type AckMode = typeof AckMode[keyof typeof AckMode]
+
+/**
+ * What one process does in stream mode (docs/stream.md): `all` takes requests and writes them,
+ * `ingest` only publishes to the stream, `writer` only writes the stream into PostgreSQL.
+ */
+export const Role = { all: 'all', ingest: 'ingest', writer: 'writer' } as const
+export type Role = typeof Role[keyof typeof Role]
 
 /** The span of UTC time each user_metrics partition holds (docs/storage.md). */
 export const PartitionInterval = { day: 'day', week: 'week', month: 'month' } as const
@@ -15,6 +22,17 @@ export const ConfigSchema = Type.Object({
   EMBEDDED_PG_DIR: Type.String({ minLength: 1, default: '.data/postgres' }),
   EMBEDDED_PG_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 5433 }),
   ACK_MODE: Type.Enum(Object.values(AckMode), { default: AckMode.durable }),
+  ROLE: Type.Enum(Object.values(Role), { default: Role.all, description: 'all: one process takes requests and writes them; ingest or writer: one half of stream mode (ACK_MODE=stream only)' }),
+  NATS_URL: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$', description: 'Comma-separated NATS servers (nats://host:4222); required with ACK_MODE=stream' })),
+  STREAM_NAME: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'INGEST', description: 'The JetStream stream requests are published to' }),
+  STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Copies of each message in the NATS cluster; a publish is acknowledged once a majority holds it (3 in a cluster)' }),
+  STREAM_MAX_BYTES: Type.Integer({ minimum: 1_024, maximum: 1_099_511_627_776, default: 1_073_741_824, description: 'The stream refuses new messages past this many bytes (503), it never drops old ones' }),
+  STREAM_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 10_000_000, description: 'The stream refuses new messages past this many (503), it never drops old ones' }),
+  STREAM_HIGH_WATER: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.8, description: 'Stream fill fraction (messages or bytes) at which an ingest process reports not ready' }),
+  STREAM_DUPLICATE_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 120, description: 'JetStream drops a publish whose message id it saw this recently' }),
+  PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000, description: 'How long a request waits for the stream to acknowledge it before a 503' }),
+  WRITER_ACK_WAIT_SECONDS: Type.Integer({ minimum: 5, maximum: 3_600, default: 30, description: 'A message a writer holds this long without a word is redelivered; writers report progress every third of it' }),
+  WRITER_PULL_MESSAGES: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000, description: 'Messages a writer pulls ahead of its flushes' }),
   RING_CAPACITY: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
   FLUSH_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 50_000, default: 2_000 }),
   FLUSH_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 20 }),
@@ -79,6 +97,12 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   }
   if (config.HEADERS_TIMEOUT_MS > config.REQUEST_TIMEOUT_MS) {
     problems.push(`env/HEADERS_TIMEOUT_MS (${config.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${config.REQUEST_TIMEOUT_MS}): the headers are part of the request`)
+  }
+  if (config.ACK_MODE === AckMode.stream && config.NATS_URL === undefined) {
+    problems.push('env/NATS_URL is required with ACK_MODE=stream: the NATS servers holding the stream, e.g. nats://localhost:4222')
+  }
+  if (config.ROLE !== Role.all && config.ACK_MODE !== AckMode.stream) {
+    problems.push(`env/ROLE=${config.ROLE} needs ACK_MODE=stream: only stream mode splits ingest from writers`)
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join(', ')}`)
   return Object.freeze(config)

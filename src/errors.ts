@@ -17,6 +17,8 @@ export const ErrorCode = {
   bufferFull: 'INGEST_BUFFER_FULL',
   shuttingDown: 'INGEST_SHUTTING_DOWN',
   databaseUnavailable: 'INGEST_DATABASE_UNAVAILABLE',
+  streamFull: 'INGEST_STREAM_FULL',
+  streamUnavailable: 'INGEST_STREAM_UNAVAILABLE',
   sessionConflict: 'INGEST_SESSION_CONFLICT',
   rejectedByDatabase: 'INGEST_REJECTED_BY_DATABASE',
   internal: 'INGEST_INTERNAL'

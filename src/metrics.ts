@@ -17,11 +17,20 @@ export const RejectReason = {
   databaseUnavailable: 'database_unavailable',
   databaseError: 'database_error',
   poison: 'poison',
-  beyondRetention: 'beyond_retention'
+  beyondRetention: 'beyond_retention',
+  streamFull: 'stream_full',
+  streamUnavailable: 'stream_unavailable'
 } as const
 export type RejectReason = typeof RejectReason[keyof typeof RejectReason]
 
 const OUTCOMES = ['ok', 'error'] as const
+/** How a publish to the stream ended (ACK_MODE=stream). */
+export const PublishOutcome = { stored: 'stored', duplicate: 'duplicate', full: 'full', unavailable: 'unavailable' } as const
+export type PublishOutcome = typeof PublishOutcome[keyof typeof PublishOutcome]
+/** How a writer settled a stream message: acked after COMMIT, nak'ed for redelivery, or removed as unreadable. */
+export const MessageSettlement = { ack: 'ack', nak: 'nak', unreadable: 'unreadable' } as const
+export type MessageSettlement = typeof MessageSettlement[keyof typeof MessageSettlement]
+
 /** When a user_metrics partition was created: by maintenance, or for a flush that needed it. */
 export const PartitionCreation = { ahead: 'ahead', onDemand: 'on_demand' } as const
 
@@ -35,6 +44,16 @@ export interface MetricSources {
   flushesInFlight: () => number
   ready: () => boolean
   httpConnections: () => number
+}
+
+/** What the last look at the stream and its consumer found (ACK_MODE=stream). */
+export interface StreamState {
+  messages: number
+  bytes: number
+  /** Messages no writer has been given yet. */
+  consumerPending: number
+  /** Messages given to writers and not yet acknowledged. */
+  consumerAckPending: number
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
@@ -190,6 +209,54 @@ export function createMetrics () {
       labelNames: ['reason'] as const,
       registers
     }),
+    streamPublishDuration: new Histogram({
+      name: 'ingest_stream_publish_duration_seconds',
+      help: 'Time from publishing a request to the stream to its acknowledgement (ACK_MODE=stream), by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers
+    }),
+    streamMessages: new Gauge({
+      name: 'ingest_stream_messages',
+      help: 'Messages held in the stream: acknowledged to clients, not yet written and acked by a writer',
+      registers
+    }),
+    streamBytes: new Gauge({
+      name: 'ingest_stream_bytes',
+      help: 'Bytes held in the stream',
+      registers
+    }),
+    streamLimitMessages: new Gauge({
+      name: 'ingest_stream_limit_messages',
+      help: 'The stream refuses publishes past this many messages (STREAM_MAX_MESSAGES)',
+      registers
+    }),
+    streamLimitBytes: new Gauge({
+      name: 'ingest_stream_limit_bytes',
+      help: 'The stream refuses publishes past this many bytes (STREAM_MAX_BYTES)',
+      registers
+    }),
+    consumerPending: new Gauge({
+      name: 'ingest_stream_consumer_pending_messages',
+      help: 'Consumer lag: messages in the stream no writer has been given yet',
+      registers
+    }),
+    consumerAckPending: new Gauge({
+      name: 'ingest_stream_consumer_ack_pending_messages',
+      help: 'Messages given to writers and not yet acknowledged',
+      registers
+    }),
+    streamRedeliveries: new Counter({
+      name: 'ingest_stream_redeliveries_total',
+      help: 'Messages this writer received that had been delivered before (a writer died, timed out or nak\'ed them)',
+      registers
+    }),
+    streamMessagesSettled: new Counter({
+      name: 'ingest_stream_messages_settled_total',
+      help: 'Stream messages this writer settled: ack after COMMIT, nak to be redelivered later, unreadable (logged whole and removed: not something an ingest process publishes)',
+      labelNames: ['settlement'] as const,
+      registers
+    }),
     databaseErrors: new Counter({
       name: 'ingest_database_errors_total',
       help: 'Failed flush attempts, by SQLSTATE class (or client error code)',
@@ -204,6 +271,7 @@ export function createMetrics () {
   for (const reason of Object.values(RejectReason)) metrics.eventsRejected.inc({ reason }, 0)
   for (const outcome of OUTCOMES) metrics.maintenanceRuns.inc({ outcome }, 0)
   for (const when of Object.values(PartitionCreation)) metrics.partitionsCreated.inc({ when }, 0)
+  for (const settlement of Object.values(MessageSettlement)) metrics.streamMessagesSettled.inc({ settlement }, 0)
   return metrics
 }
 

@@ -4,8 +4,8 @@
 import { createServer, type Server } from 'node:http'
 import closeWithGrace from 'close-with-grace'
 import { buildApp, type App } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
-import { openDatabase } from './database/index.js'
+import { ConfigError, loadConfig, Role, type Config } from './config.js'
+import { openDatabase, type Database } from './database/index.js'
 import { createLogger } from './logger.js'
 
 let config: Config
@@ -18,8 +18,9 @@ try {
 }
 
 const log = createLogger(config)
-const database = await openDatabase(config, log)
-const app = await buildApp(config, { sql: database.sql, logger: log })
+// The ingest role of stream mode never touches PostgreSQL: the writers do.
+const database: Database | undefined = config.ROLE === Role.ingest ? undefined : await openDatabase(config, log)
+const app = await buildApp(config, { ...(database !== undefined ? { sql: database.sql } : {}), logger: log })
 
 /** METRICS_PORT: the scrape on a listener of its own, so the ingest port need not expose it. */
 async function listenForMetrics (app: App, port: number): Promise<Server> {
@@ -48,12 +49,13 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ sign
   await app.close()
   // Scraped until the drain is over, so the last flushes are visible.
   if (metricsServer !== undefined) await new Promise(resolve => metricsServer?.close(resolve))
-  await database.close()
+  await database?.close()
   // close-with-grace exits 1 on a throw: a shutdown that lost acknowledged events is not clean.
-  if (app.ingest.lostOnShutdown > 0) throw new Error(`${app.ingest.lostOnShutdown} acknowledged events were lost at shutdown`)
+  const lost = database === undefined ? 0 : app.ingest.lostOnShutdown
+  if (lost > 0) throw new Error(`${lost} acknowledged events were lost at shutdown`)
   log.info('shutdown complete')
 })
 
 await app.listen({ port: config.PORT, host: config.HOST })
 if (config.METRICS_PORT !== undefined) metricsServer = await listenForMetrics(app, config.METRICS_PORT)
-log.info({ ackMode: config.ACK_MODE, ringCapacity: config.RING_CAPACITY }, 'metrics-ingest ready')
+log.info({ ackMode: config.ACK_MODE, role: config.ROLE, ringCapacity: config.RING_CAPACITY }, 'metrics-ingest ready')

@@ -135,7 +135,8 @@ export class Flusher {
     const { metrics, log, ackMode } = this.#options
     metrics.flushes.inc({ trigger, outcome: 'error' })
     const refused = failure === Failure.rejected || failure === Failure.poison
-    metrics.eventsRejected.inc({ reason: refused ? RejectReason.databaseError : RejectReason.databaseUnavailable }, events)
+    // In stream mode the events stay in the stream and come back: not rejected, only delayed.
+    if (ackMode !== AckMode.stream) metrics.eventsRejected.inc({ reason: refused ? RejectReason.databaseError : RejectReason.databaseUnavailable }, events)
     if (ackMode === AckMode.buffered) {
       // Every loss is logged: these events were acknowledged.
       if (this.#shuttingDown) this.#lostOnShutdown += events

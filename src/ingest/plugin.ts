@@ -12,11 +12,15 @@ import { writeIsolating } from './isolate.js'
 import { knownRowsCache } from './known-rows.js'
 import { Lanes } from './lanes.js'
 import type { MetricEvent } from './schema.js'
-import type { Admission, Settlement } from './settlement.js'
+import type { Admission, Intake, Settlement } from './settlement.js'
 import { closeBy } from './shutdown.js'
 import { recordRejects, writeBatch, type Reject } from './writer.js'
 
-export interface Ingest {
+/**
+ * The buffer and its writers. In durable and buffered mode it is also the routes' intake; in
+ * stream mode the stream's writer feeds it instead (src/stream/writer.ts).
+ */
+export interface Ingest extends Intake {
   readonly ackMode: AckMode
   readonly buffer: Lanes<Pending>
   /**
@@ -138,6 +142,8 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
     if (ackMode === AckMode.buffered) {
       flusher.countLost(buffer.size)
       log.error({ lost: buffer.size }, 'shutdown deadline passed: acknowledged buffered events lost')
+    } else if (ackMode === AckMode.stream) {
+      log.warn({ unwritten: buffer.size }, 'shutdown deadline passed: events not written stay in the stream for another writer')
     } else {
       log.warn({ unacknowledged: buffer.size }, 'shutdown deadline passed: events not written, their clients got no 200')
     }

@@ -13,8 +13,8 @@ export interface BatchRouteOptions extends IngestRouteOptions {
  * POST /data/batch: all or nothing. Every item is validated before any is buffered; the
  * valid batch goes to the buffer as one item, so it is written in one transaction.
  */
-export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { retryAfterSeconds, security, maxEvents, retentionDays }) => {
-  const { ingest, metrics } = app
+export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (app, { intake, retryAfterSeconds, security, maxEvents, retentionDays }) => {
+  const { metrics } = app
 
   app.post('/data/batch', {
     schema: {
@@ -22,7 +22,7 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
       summary: 'Ingest a batch of metrics events',
       description: `A JSON array (application/json) or NDJSON (application/x-ndjson, one event per line, blank lines ignored) of up to ${maxEvents} events. ` +
         'If any item is invalid nothing is stored and every bad item is named by its index. ' +
-        'Durable mode answers 200 once the whole batch is committed; buffered mode answers 202 once it is buffered.',
+        'Durable mode answers 200 once the whole batch is committed; buffered mode answers 202 once it is buffered; stream mode answers 202 once the stream holds it.',
       consumes: ['application/json', 'application/x-ndjson'],
       body: batchSchema(maxEvents),
       response: {
@@ -58,7 +58,7 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
     if (expired.length > 0) throw beyondRetention(expired, retentionDays!)
     metrics.eventsReceived.inc(Math.max(0, events.length - 1))
 
-    const admission = ingest.submit(events)
+    const admission = await intake.submit(events)
     countAdmission(metrics, admission, events.length)
     if (admission.status !== 'queued') return refuse(reply, admission, retryAfterSeconds)
     if (admission.outcome === undefined) {

@@ -6,14 +6,14 @@ import { EventStatus } from '../ingest/writer.js'
 import { ERROR_RESPONSES, answerNotWritten, countAdmission, oldestKept, refuse, refusedMessage, type IngestRouteOptions } from './outcome.js'
 
 /** POST /data: validate, hand to the buffer, translate the outcome into a status code. */
-export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { retryAfterSeconds, security, retentionDays }) => {
-  const { ingest, metrics } = app
+export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (app, { intake, retryAfterSeconds, security, retentionDays }) => {
+  const { metrics } = app
 
   app.post('/data', {
     schema: {
       security,
       summary: 'Ingest one metrics event',
-      description: 'Durable mode (default) answers 200 once the event is committed; buffered mode answers 202 once it is buffered.',
+      description: 'Durable mode (default) answers 200 once the event is committed; buffered mode answers 202 once it is buffered; stream mode answers 202 once the stream holds it.',
       body: EventSchema,
       response: {
         200: SuccessSchema,
@@ -32,7 +32,7 @@ export const dataRoute: FastifyPluginAsyncTypebox<IngestRouteOptions> = async (a
     const expired = retentionProblem(request.body, oldestKept(retentionDays, now))
     if (expired !== undefined) throw beyondRetention([expired], retentionDays!)
 
-    const admission = ingest.submit([request.body])
+    const admission = await intake.submit([request.body])
     countAdmission(metrics, admission, 1)
     if (admission.status !== 'queued') return refuse(reply, admission, retryAfterSeconds)
     if (admission.outcome === undefined) {

@@ -9,12 +9,13 @@ import type { Config } from '../config.js'
 import { ErrorCode, IngestError } from '../errors.js'
 import { registerAccess } from '../http/access.js'
 import { registerBodyParsers } from '../http/body-parsers.js'
+import type { Intake } from '../ingest/settlement.js'
 import { RejectReason } from '../metrics.js'
 import { batchRoute } from './batch.js'
 import { dataRoute } from './data.js'
 import type { IngestRouteOptions } from './outcome.js'
 
-export const ingestRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+export const ingestRoutes: FastifyPluginAsync<{ config: Config, intake: Intake }> = async (app, { config, intake }) => {
   registerBodyParsers(app, config.BODY_LIMIT_BYTES)
   // Request decompression only. The size limit is enforced on the inflated stream, so a small
   // gzip that inflates past BODY_LIMIT_BYTES is cut off with 413 instead of being allocated.
@@ -42,7 +43,8 @@ export const ingestRoutes: FastifyPluginAsync<{ config: Config }> = async (app, 
   })
 
   const common: IngestRouteOptions = {
-    retryAfterSeconds: app.ingest.retryAfter,
+    intake,
+    retryAfterSeconds: intake.retryAfter,
     security: apiKeys.length > 0 ? [{ bearer: [] }] : [],
     retentionDays: config.RETENTION_DAYS
   }

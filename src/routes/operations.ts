@@ -8,9 +8,13 @@ export interface OperationsOptions {
 
 const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+  // Which checks depend on the mode and role (docs/stream.md): durable and buffered check the
+  // database and the buffer; stream mode checks NATS, the stream's fill, and a writer's database.
   checks: Type.Object({
-    database: Type.String({ description: 'ok, or why the database does not answer' }),
-    buffer: Type.String({ description: 'ok, or how full the buffer is' }),
+    database: Type.Optional(Type.String({ description: 'ok, or why the database does not answer' })),
+    buffer: Type.Optional(Type.String({ description: 'ok, or how full the buffer is' })),
+    nats: Type.Optional(Type.String({ description: 'stream mode: ok, or why NATS JetStream does not answer' })),
+    stream: Type.Optional(Type.String({ description: 'stream mode, ingest: ok, or how full the stream is' })),
     shutdown: Type.String({ description: 'ok, or shutting down' })
   })
 })
@@ -25,7 +29,7 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (ap
   app.get('/readyz', {
     logLevel: 'warn',
     schema: {
-      summary: 'Readiness: 200 only when the database answers, the buffer is below its high-water mark and the service is not shutting down',
+      summary: 'Readiness: 200 only when what this process depends on answers (the database, or NATS in stream mode), its buffer or stream is below its high-water mark, and it is not shutting down',
       response: { 200: ReadinessSchema, 503: ReadinessSchema }
     }
   }, async (_request, reply) => {

@@ -2,11 +2,13 @@
 import type { FastifyReply } from 'fastify'
 import { ErrorCode, errorBody } from '../errors.js'
 import { ErrorSchema } from '../http/responses.js'
-import type { Admission, Settlement } from '../ingest/settlement.js'
+import type { Admission, Intake, Settlement } from '../ingest/settlement.js'
 import { RejectReason, type Metrics } from '../metrics.js'
 
 /** What every ingest route is given by the route family that registers it. */
 export interface IngestRouteOptions {
+  /** Where accepted events go: the buffer, or the stream in ACK_MODE=stream. */
+  intake: Intake
   /** The OpenAPI security requirement of the route: bearer when INGEST_API_KEYS is set. */
   security: Array<Record<string, string[]>>
   /** The Retry-After for a 503, from the buffer's depth and drain rate. */
@@ -32,17 +34,25 @@ export const ERROR_RESPONSES = {
   503: ErrorSchema
 }
 
+type Refusal = Exclude<Admission, { status: 'queued' }>
+
+const REFUSALS: Record<Refusal['status'], { reason: RejectReason, code: ErrorCode, message: string }> = {
+  full: { reason: RejectReason.bufferFull, code: ErrorCode.bufferFull, message: 'the ingest buffer is full; nothing was stored, retry later' },
+  closing: { reason: RejectReason.shuttingDown, code: ErrorCode.shuttingDown, message: 'the service is shutting down; nothing was stored, retry on another instance' },
+  stream_full: { reason: RejectReason.streamFull, code: ErrorCode.streamFull, message: 'the ingest stream is full; nothing was accepted, retry later' },
+  stream_unavailable: { reason: RejectReason.streamUnavailable, code: ErrorCode.streamUnavailable, message: 'the ingest stream did not confirm this request; nothing was accepted, retry later' }
+}
+
 /** Counts the events of an admission: accepted when queued, rejected (with why) when not. */
 export function countAdmission (metrics: Metrics, admission: Admission, events: number): void {
   if (admission.status === 'queued') metrics.eventsAccepted.inc(events)
-  else metrics.eventsRejected.inc({ reason: admission.status === 'full' ? RejectReason.bufferFull : RejectReason.shuttingDown }, events)
+  else metrics.eventsRejected.inc({ reason: REFUSALS[admission.status].reason }, events)
 }
 
-/** 503 + Retry-After for events the buffer did not take: it is full, or the service is closing. */
-export function refuse (reply: FastifyReply, admission: Exclude<Admission, { status: 'queued' }>, retryAfterSeconds: () => number): FastifyReply {
-  return reply.code(503).header('retry-after', retryAfterSeconds()).send(admission.status === 'full'
-    ? errorBody(503, ErrorCode.bufferFull, 'the ingest buffer is full; nothing was stored, retry later')
-    : errorBody(503, ErrorCode.shuttingDown, 'the service is shutting down; nothing was stored, retry on another instance'))
+/** 503 + Retry-After for events not taken: the buffer or stream is full or out of reach, or the service is closing. */
+export function refuse (reply: FastifyReply, admission: Refusal, retryAfterSeconds: () => number): FastifyReply {
+  const { code, message } = REFUSALS[admission.status]
+  return reply.code(503).header('retry-after', retryAfterSeconds()).send(errorBody(503, code, message))
 }
 
 /**

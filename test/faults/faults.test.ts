@@ -31,11 +31,19 @@ const suite = await openSuite({ entry: ENTRY, profile: PROFILES.short, timeoutMs
 // The service logs stay (their directory is in the first comment) when a scenario failed.
 t.teardown(() => suite.close(!t.passing()))
 
-const SHORT_SET = 'pg-restart-immediate,sigterm-buffered,sigkill,overload,poison-rows,buffered-restart,replicas,slow-clients'
+const SHORT_SET = 'pg-restart-immediate,sigterm-buffered,sigkill,overload,poison-rows,buffered-restart,replicas,slow-clients,stream-'
 
-// The replicas scenario runs the real HAProxy; .ci/run installs it (Debian's haproxy).
-const hasHaproxy = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error === undefined
-const needs: Record<string, string | false> = { replicas: hasHaproxy ? false : 'haproxy is not on PATH (.ci/run installs it)' }
+// The replicas scenario runs the real HAProxy, the stream ones real nats-servers; .ci/run
+// installs both (Debian's haproxy and nats-server).
+const has = (command: string, flag: string): boolean => spawnSync(command, [flag], { stdio: 'ignore' }).error === undefined
+const noNats = has('nats-server', '--version') ? false : 'nats-server is not on PATH (.ci/run installs it)'
+const needs: Record<string, string | false> = {
+  replicas: has('haproxy', '-v') ? false : 'haproxy is not on PATH (.ci/run installs it)',
+  'stream-pg-outage': noNats,
+  'stream-sigkill': noNats,
+  'stream-nats-node': noNats,
+  'stream-full': noNats
+}
 
 for (const scenario of select(SHORT_SET)) {
   t.test(`${scenario.name}: ${scenario.title}`, { skip: needs[scenario.name] ?? false }, async t => {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import pino from 'pino'
 import type { Test } from 'tap'
 import { buildApp, type App } from '../../src/app.js'
-import { loadConfig, type Config } from '../../src/config.js'
+import { loadConfig, Role, type Config } from '../../src/config.js'
 import { connect } from '../../src/database/client.js'
 import { poolSize } from '../../src/database/index.js'
 import type { Clock } from '../../src/clock.js'
@@ -31,8 +31,9 @@ export async function buildTestApp (t: Test, url: string, env: Record<string, st
     }
   })
   const logger = pino({ level: config.LOG_LEVEL }, stream)
-  const sql = connect(url, { max: poolSize(config), log: logger })
-  const app = await buildApp(config, { sql, logger, ...(clock !== undefined ? { clock } : {}) })
+  // The ingest role of stream mode has no pool, as in production.
+  const sql = config.ROLE === Role.ingest ? undefined : connect(url, { max: poolSize(config), log: logger })
+  const app = await buildApp(config, { ...(sql !== undefined ? { sql } : {}), logger, ...(clock !== undefined ? { clock } : {}) })
   t.teardown(() => app.close())
   return { app, config, logs }
 }

@@ -8,6 +8,7 @@ import { replicas } from './replicas.js'
 import { sigkill } from './sigkill.js'
 import { slowClients } from './slow-clients.js'
 import { sigterm } from './sigterm.js'
+import { streamFull, streamNatsNode, streamPgOutage, streamSigkill } from './stream.js'
 
 /** Every scenario, in the order the issue lists them. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -20,7 +21,11 @@ export const SCENARIOS: readonly Scenario[] = [
   poison,
   bufferedRestart,
   replicas,
-  slowClients
+  slowClients,
+  streamPgOutage,
+  streamSigkill,
+  streamNatsNode,
+  streamFull
 ]
 
 /** Scenarios by name; `--only pg-restart` picks both restarts (a name or a prefix, comma-separated). */

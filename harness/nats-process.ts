@@ -1,0 +1,150 @@
+/**
+ * Real nats-server processes with JetStream on loopback — one node, or a three-node cluster
+ * with Raft — for the stream-mode tests, the fault suite and the bench. Each node keeps its
+ * store directory across a kill and restart, as a node of a real cluster would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { freePort } from './free-port.js'
+
+const READY_TIMEOUT_MS = 20_000
+
+interface Node {
+  name: string
+  port: number
+  monitorPort: number
+  clusterPort: number
+  storeDir: string
+  child: ChildProcess | undefined
+  exited: Promise<void>
+}
+
+export class NatsCluster {
+  readonly #nodes: Node[]
+  readonly #dir: string
+  readonly #routes: string | undefined
+  #output = ''
+
+  private constructor (nodes: Node[], dir: string) {
+    this.#nodes = nodes
+    this.#dir = dir
+    this.#routes = nodes.length > 1 ? nodes.map(n => `nats://127.0.0.1:${n.clusterPort}`).join(',') : undefined
+  }
+
+  /** `nodes` servers (1, or 3 for a cluster), started and answering /healthz with JetStream on. */
+  static async start ({ nodes = 1 }: { nodes?: number } = {}): Promise<NatsCluster> {
+    const dir = await mkdtemp(join(tmpdir(), 'nats-'))
+    const list: Node[] = []
+    for (let i = 1; i <= nodes; i++) {
+      list.push({ name: `n${i}`, port: await freePort(), monitorPort: await freePort(), clusterPort: await freePort(), storeDir: join(dir, `n${i}`), child: undefined, exited: Promise.resolve() })
+    }
+    const cluster = new NatsCluster(list, dir)
+    try {
+      for (const node of list) cluster.#spawn(node)
+      await Promise.all(list.map(async node => { await cluster.#waitHealthy(node) }))
+    } catch (err) {
+      await cluster.close()
+      throw err
+    }
+    return cluster
+  }
+
+  /** Every server, as NATS_URL takes them. */
+  get url (): string {
+    return this.#nodes.map(n => `nats://127.0.0.1:${n.port}`).join(',')
+  }
+
+  get size (): number { return this.#nodes.length }
+
+  /** What the servers printed, for a failing test's message. */
+  get output (): string { return this.#output.slice(-4_000) }
+
+  /** Messages the stream `name` holds now: acknowledged to clients and not yet acked by a writer. */
+  async streamMessages (name: string): Promise<number> {
+    const nc = await connect({ servers: this.url.split(','), timeout: 5_000 })
+    try {
+      return (await (await jetstreamManager(nc)).streams.info(name)).state.messages
+    } finally {
+      await nc.close()
+    }
+  }
+
+  /** The index of the node leading the stream `name` (its Raft group's leader). */
+  async streamLeader (name: string): Promise<number> {
+    const nc = await connect({ servers: this.url.split(','), timeout: 5_000 })
+    try {
+      const leader = (await (await jetstreamManager(nc)).streams.info(name)).cluster?.leader
+      const index = this.#nodes.findIndex(node => node.name === leader)
+      if (index < 0) throw new Error(`stream ${name} has no leader among ${this.#nodes.map(n => n.name).join(', ')} (${String(leader)})`)
+      return index
+    } finally {
+      await nc.close()
+    }
+  }
+
+  /** Waits until the stream `name` is empty (every message written and acked); false at the timeout. */
+  async waitDrained (name: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (await this.streamMessages(name).catch(() => -1) === 0) return true
+      await sleep(200)
+    }
+    return false
+  }
+
+  /** SIGKILLs node `index` (0-based): no goodbye to its peers or clients. */
+  async kill (index: number): Promise<void> {
+    const node = this.#nodes[index]!
+    node.child?.kill('SIGKILL')
+    await node.exited
+    node.child = undefined
+  }
+
+  /** Starts node `index` again on its ports and store, and waits until it is healthy. */
+  async restart (index: number): Promise<void> {
+    const node = this.#nodes[index]!
+    if (node.child !== undefined) await this.kill(index)
+    this.#spawn(node)
+    await this.#waitHealthy(node)
+  }
+
+  async close (): Promise<void> {
+    for (let i = 0; i < this.#nodes.length; i++) await this.kill(i)
+    await rm(this.#dir, { recursive: true, force: true })
+  }
+
+  #spawn (node: Node): void {
+    const args = ['-a', '127.0.0.1', '-p', String(node.port), '-m', String(node.monitorPort), '-n', node.name, '-js', '-sd', node.storeDir]
+    if (this.#routes !== undefined) {
+      args.push('--cluster_name', 'ingest', '--cluster', `nats://127.0.0.1:${node.clusterPort}`, '--routes', this.#routes)
+    }
+    const child = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const keep = (chunk: Buffer): void => { this.#output = (this.#output + chunk.toString()).slice(-20_000) }
+    child.stdout.on('data', keep)
+    child.stderr.on('data', keep)
+    node.child = child
+    node.exited = new Promise(resolve => { child.once('exit', () => { resolve() }) })
+  }
+
+  async #waitHealthy (node: Node): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS
+    let last = ''
+    while (Date.now() < deadline) {
+      if (node.child?.exitCode !== null) throw new Error(`nats-server ${node.name} exited: ${this.output}`)
+      try {
+        const response = await fetch(`http://127.0.0.1:${node.monitorPort}/healthz`)
+        last = await response.text()
+        if (response.ok) return
+      } catch (err) {
+        last = (err as Error).message
+      }
+      await sleep(100)
+    }
+    throw new Error(`nats-server ${node.name} not healthy within ${READY_TIMEOUT_MS} ms (${last}): ${this.output}`)
+  }
+}
