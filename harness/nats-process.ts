@@ -61,6 +61,13 @@ export class NatsCluster {
 
   get size (): number { return this.#nodes.length }
 
+  /** The running servers' process ids, by node name (for CPU accounting). */
+  get pids (): Record<string, number> {
+    const pids: Record<string, number> = {}
+    for (const node of this.#nodes) if (node.child?.pid !== undefined) pids[`nats-server ${node.name}`] = node.child.pid
+    return pids
+  }
+
   /** What the servers printed, for a failing test's message. */
   get output (): string { return this.#output.slice(-4_000) }
 

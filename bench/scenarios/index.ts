@@ -36,9 +36,11 @@ export const SCENARIOS: readonly Scenario[] = [
   httpScenario(SINGLE_DURABLE),
   httpScenario({ name: 'hot-keys', body: HOT_KEYS, description: 'POST /data, durable, all traffic on 10 users and 20 sessions: single-durable with contended upserts' }),
   httpScenario({ name: 'single-buffered', body: SINGLE, env: { ACK_MODE: AckMode.buffered }, description: 'POST /data, ACK_MODE=buffered: 202 once buffered, committed after' }),
+  httpScenario({ name: 'single-stream', body: SINGLE, stream: true, description: 'POST /data, ACK_MODE=stream (ROLE=all, one nats-server, R1): 202 once JetStream holds it, written from the stream after' }),
   httpScenario({ name: 'light-load', body: SINGLE, connections: 1, description: 'POST /data, durable, 1 connection: the latency when batching has nothing to batch' }),
   httpScenario({ name: 'batch-100', body: { kind: BodyKind.jsonArray, events: 100 }, description: 'POST /data/batch, 100 events per request as a JSON array, durable' }),
   httpScenario(BATCH_1000),
+  httpScenario({ name: 'batch-1000-stream', body: { kind: BodyKind.jsonArray, events: 1000 }, stream: true, description: 'POST /data/batch, 1,000 events per request, ACK_MODE=stream: one message per request, one transaction per message' }),
   httpScenario({ name: 'batch-1000-ndjson-gzip', body: { kind: BodyKind.ndjsonGzip, events: 1000 }, description: 'POST /data/batch, 1,000 events per request as NDJSON with Content-Encoding: gzip (compressed before the run), durable' })
 ]
 

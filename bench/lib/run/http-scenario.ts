@@ -8,6 +8,7 @@
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { scrapeMetrics, type MetricSamples } from '../../../harness/prometheus-text.js'
+import { NatsCluster } from '../../../harness/nats-process.js'
 import { AckMode } from '../../../src/config.js'
 import { runLoad, type LoadResult } from '../load/autocannon.js'
 import { BodyKind, bodySource, type BodySource, type BodySpec } from '../load/bodies.js'
@@ -33,6 +34,11 @@ export interface HttpScenarioSpec {
   env?: Record<string, string>
   /** Default: --connections for single events, --batch-connections for batches. */
   connections?: number
+  /**
+   * ACK_MODE=stream: a nats-server with JetStream (one node, R1) is started for the run, the
+   * service publishes to it and writes from it (ROLE=all), and the drain waits for the stream to empty.
+   */
+  stream?: boolean
 }
 
 /**
@@ -58,7 +64,12 @@ interface Target {
   /** Each service process (or the one ceiling server): scraped, drained, their CPU the server's. */
   servers: readonly RunningServer[]
   front?: { name: string, running: RunningFront }
+  /** ACK_MODE=stream: the NATS server the services publish to and write from. */
+  nats?: NatsCluster
 }
+
+/** The stream the bench's services use (STREAM_NAME). */
+const BENCH_STREAM = 'BENCH'
 
 /** One run of a spec: the spec with the options applied. */
 interface Plan {
@@ -104,7 +115,7 @@ export async function runHttpScenario (spec: HttpScenarioSpec, context: Scenario
   if (front !== undefined && !plan.stores) throw new Error(`${plan.name}: a front stands before services, not the ceiling server`)
   const target = await startTarget(plan, context, front)
   const pids = target.servers.map(server => server.pid)
-  const named = target.front === undefined ? {} : { [target.front.name]: target.front.running.pid }
+  const named = { ...(target.front === undefined ? {} : { [target.front.name]: target.front.running.pid }), ...target.nats?.pids }
   let load: LoadResult
   let cpu: CpuUsage
   let stored: Stored | undefined
@@ -134,7 +145,7 @@ function planRun (spec: HttpScenarioSpec, { options, profileDir }: ScenarioConte
     route: single ? '/data' : '/data/batch',
     connections: spec.connections ?? (single ? options.connections : options.batchConnections),
     stores,
-    env: stores ? { ACK_MODE: AckMode.durable, ...spec.env, ...options.serviceEnv } : {},
+    env: stores ? { ACK_MODE: spec.stream === true ? AckMode.stream : AckMode.durable, ...(spec.stream === true ? { STREAM_NAME: BENCH_STREAM } : {}), ...spec.env, ...options.serviceEnv } : {},
     body: bodySource(spec.body, { seconds: options.duration }),
     ...(profileDir !== undefined && stores ? { profileDir: join(profileDir, spec.name) } : {})
   }
@@ -153,6 +164,17 @@ async function startTarget (plan: Plan, context: ScenarioContext, front: Front |
     return { url: server.url, servers: [server] }
   }
   await database.reset()
+  if (plan.env.ACK_MODE === AckMode.stream) {
+    if (front !== undefined) throw new Error(`${plan.name}: stream mode behind a front is not a bench scenario`)
+    const nats = await NatsCluster.start()
+    try {
+      const server = await startService({ DATABASE_URL: database.url, NATS_URL: nats.url, ...plan.env }, start)
+      return { url: server.url, servers: [server], nats }
+    } catch (err) {
+      await nats.close()
+      throw err
+    }
+  }
   if (front === undefined) {
     const server = await startService({ DATABASE_URL: database.url, ...plan.env }, start)
     return { url: server.url, servers: [server] }
@@ -179,16 +201,24 @@ async function stopTarget (plan: Plan, target: Target, { progress }: ScenarioCon
     const which = target.servers.length > 1 ? `server ${i + 1} of ${target.servers.length}` : 'the server'
     if (code !== 0 && code !== null) progress(`${plan.name}: ${which} exited with ${code}`)
   })
+  await target.nats?.close()
 }
 
 async function loadFor (plan: Plan, target: Target, { progress }: ScenarioContext, phase: string, seconds: number): Promise<LoadResult> {
   return await runLoad({ label: `${plan.name} ${phase}`, url: `${target.url}${plan.route}`, connections: plan.connections, seconds, body: plan.body, progress })
 }
 
-/** Every service holds no more events: the longest of their drains. */
+/** Every service holds no more events (nor does the stream, in stream mode): the longest of their drains. */
 async function drainAll (target: Target): Promise<number> {
-  return Math.max(...await Promise.all(target.servers.map(async server => await waitForDrain(server.url))))
+  const started = performance.now()
+  if (target.nats !== undefined && !await target.nats.waitDrained(BENCH_STREAM, DRAIN_TIMEOUT_MS)) {
+    throw new Error(`the stream still holds messages after ${DRAIN_TIMEOUT_MS / 1000} s`)
+  }
+  const streamSeconds = (performance.now() - started) / 1000
+  return streamSeconds + Math.max(...await Promise.all(target.servers.map(async server => await waitForDrain(server.url))))
 }
+
+const DRAIN_TIMEOUT_MS = 300_000
 
 /** Every service's /metrics, summed sample by sample: the counters of one service that is N processes. */
 async function scrapeAll (target: Target): Promise<MetricSamples> {
@@ -247,7 +277,7 @@ async function accountForEvents (plan: Plan, target: Target, { database, progres
   const service = windowMetrics(window.metricsBefore, await scrapeAll(target))
   progress(`${plan.name} ${formatWindowMetrics(service)}`)
   const noLoss = checkNoLoss({
-    ackMode: plan.env.ACK_MODE === AckMode.buffered ? AckMode.buffered : AckMode.durable,
+    ackMode: plan.env.ACK_MODE === AckMode.buffered || plan.env.ACK_MODE === AckMode.stream ? plan.env.ACK_MODE : AckMode.durable,
     eventsPerRequest: plan.body.eventsPerRequest,
     ok: load.ok,
     sent: load.sent,
