@@ -4,7 +4,7 @@
  * store directory across a kill and restart, as a node of a real cluster would.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -28,22 +28,28 @@ export class NatsCluster {
   readonly #nodes: Node[]
   readonly #dir: string
   readonly #routes: string | undefined
+  readonly #configFile: string
   #output = ''
 
   private constructor (nodes: Node[], dir: string) {
     this.#nodes = nodes
     this.#dir = dir
+    this.#configFile = join(dir, 'nats.conf')
     this.#routes = nodes.length > 1 ? nodes.map(n => `nats://127.0.0.1:${n.clusterPort}`).join(',') : undefined
   }
 
-  /** `nodes` servers (1, or 3 for a cluster), started and answering /healthz with JetStream on. */
-  static async start ({ nodes = 1 }: { nodes?: number } = {}): Promise<NatsCluster> {
+  /**
+   * `nodes` servers (1, or 3 for a cluster), started and answering /healthz with JetStream on.
+   * `maxPayload`: the largest message the servers take (nats-server's size syntax).
+   */
+  static async start ({ nodes = 1, maxPayload = '8MB' }: { nodes?: number, maxPayload?: string } = {}): Promise<NatsCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'nats-'))
     const list: Node[] = []
     for (let i = 1; i <= nodes; i++) {
       list.push({ name: `n${i}`, port: await freePort(), monitorPort: await freePort(), clusterPort: await freePort(), storeDir: join(dir, `n${i}`), child: undefined, exited: Promise.resolve() })
     }
     const cluster = new NatsCluster(list, dir)
+    await writeFile(cluster.#configFile, `max_payload: ${maxPayload}\n`)
     try {
       for (const node of list) cluster.#spawn(node)
       await Promise.all(list.map(async node => { await cluster.#waitHealthy(node) }))
@@ -126,7 +132,9 @@ export class NatsCluster {
   }
 
   #spawn (node: Node): void {
-    const args = ['-a', '127.0.0.1', '-p', String(node.port), '-m', String(node.monitorPort), '-n', node.name, '-js', '-sd', node.storeDir]
+    // max_payload has no command-line flag: the config file holds it (8 MB as in
+    // docker-compose.yaml by default, so a request at BODY_LIMIT_BYTES' default fits one message).
+    const args = ['-c', this.#configFile, '-a', '127.0.0.1', '-p', String(node.port), '-m', String(node.monitorPort), '-n', node.name, '-js', '-sd', node.storeDir]
     if (this.#routes !== undefined) {
       args.push('--cluster_name', 'ingest', '--cluster', `nats://127.0.0.1:${node.clusterPort}`, '--routes', this.#routes)
     }

@@ -57,3 +57,13 @@ t.test('one error names every bad key', async t => {
 t.test('a batch larger than the ring is refused', async t => {
   t.throws(() => loadConfig({ RING_CAPACITY: '10', FLUSH_MAX_ROWS: '11' }), /FLUSH_MAX_ROWS \(11\) must not exceed RING_CAPACITY \(10\)/)
 })
+
+t.test('stream mode needs NATS_URL; ROLE=ingest|writer needs stream mode', async t => {
+  t.throws(() => loadConfig({ ACK_MODE: 'stream' }), /NATS_URL is required with ACK_MODE=stream/)
+  t.throws(() => loadConfig({ ROLE: 'writer' }), /ROLE=writer needs ACK_MODE=stream/)
+  t.throws(() => loadConfig({ ROLE: 'ingest', ACK_MODE: 'buffered' }), /ROLE=ingest needs ACK_MODE=stream/)
+  t.throws(() => loadConfig({ ROLE: 'reader', ACK_MODE: 'stream', NATS_URL: 'nats://localhost:4222' }), /ROLE/)
+  t.throws(() => loadConfig({ ACK_MODE: 'stream', NATS_URL: 'nats://a:4222, nats://b:4222' }), /NATS_URL/, 'no spaces in the server list')
+  const config = loadConfig({ ACK_MODE: 'stream', ROLE: 'ingest', NATS_URL: 'nats://a:4222,nats://b:4222' })
+  t.match(config, { ACK_MODE: 'stream', ROLE: 'ingest', NATS_URL: 'nats://a:4222,nats://b:4222', STREAM_NAME: 'INGEST', STREAM_REPLICAS: 1, STREAM_HIGH_WATER: 0.8 })
+})

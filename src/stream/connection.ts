@@ -20,7 +20,16 @@ const CONSUMER_NAME_EXISTS = 10148
 
 export type StreamSettings = Pick<Config,
   'NATS_URL' | 'STREAM_NAME' | 'STREAM_REPLICAS' | 'STREAM_MAX_BYTES' | 'STREAM_MAX_MESSAGES' |
-  'STREAM_DUPLICATE_WINDOW_SECONDS' | 'WRITER_ACK_WAIT_SECONDS' | 'WRITER_PULL_MESSAGES' | 'BATCH_MAX_EVENTS' | 'BODY_LIMIT_BYTES'>
+  'STREAM_DUPLICATE_WINDOW_SECONDS' | 'WRITER_ACK_WAIT_SECONDS' | 'BODY_LIMIT_BYTES'>
+
+/**
+ * The largest message: a request body may be up to BODY_LIMIT_BYTES, and its message is the
+ * events re-serialised, each with an event_id if it came without one (~50 bytes), plus a little
+ * framing: a quarter more rather than refuse a request the route accepted.
+ */
+export function maxMessageBytes (bodyLimitBytes: number): number {
+  return Math.ceil(bodyLimitBytes * 1.25)
+}
 
 /** The subject requests are published on. */
 export function subjectOf (streamName: string): string {
@@ -42,9 +51,7 @@ export function streamConfig (settings: StreamSettings): Partial<StreamConfig> &
     num_replicas: settings.STREAM_REPLICAS,
     max_bytes: settings.STREAM_MAX_BYTES,
     max_msgs: settings.STREAM_MAX_MESSAGES,
-    // A request body may be up to BODY_LIMIT_BYTES; its message is the events re-serialised plus
-    // a little framing, so allow a margin rather than refuse a request the route accepted.
-    max_msg_size: settings.BODY_LIMIT_BYTES * 2,
+    max_msg_size: maxMessageBytes(settings.BODY_LIMIT_BYTES),
     duplicate_window: settings.STREAM_DUPLICATE_WINDOW_SECONDS * NANOS_PER_SECOND
   }
 }
@@ -96,6 +103,11 @@ export async function openStream (settings: StreamSettings, log: FastifyBaseLogg
   }
   // Ends when the connection closes.
   watchStatus().catch((err: unknown) => { log.error({ err }, 'watching the NATS connection failed') })
+  const maxPayload = nc.info?.max_payload ?? 0
+  if (maxPayload < maxMessageBytes(settings.BODY_LIMIT_BYTES)) {
+    log.warn({ maxPayload, bodyLimitBytes: settings.BODY_LIMIT_BYTES },
+      'the NATS server\'s max_payload is below what a request may become as a message: larger batches are refused with 413 (raise max_payload, docs/stream.md)')
+  }
   const jsm = await jetstreamManager(nc, { timeout: 10_000 })
   await ensureStream(jsm, settings, log)
   await ensureConsumer(jsm, settings)

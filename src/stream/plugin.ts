@@ -56,6 +56,7 @@ export const streamPlugin = fp<{ config: Config }>(async (app, { config }) => {
         streamName: config.STREAM_NAME,
         buffer: app.ingest.buffer,
         pullMessages: config.WRITER_PULL_MESSAGES,
+        pullBytes: config.WRITER_PULL_BYTES,
         ackWaitSeconds: config.WRITER_ACK_WAIT_SECONDS,
         metrics,
         log

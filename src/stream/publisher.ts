@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { JetStreamApiError, jetstream, type JetStreamClient } from '@nats-io/jetstream'
+import { ErrorCode, IngestError } from '../errors.js'
 import { LogThrottle } from '../log-throttle.js'
 import type { MetricEvent } from '../ingest/schema.js'
 import type { Admission, Intake } from '../ingest/settlement.js'
@@ -21,6 +22,8 @@ const STREAM_FULL_CODES = new Set([
 ])
 const STREAM_FULL_TEXT = /maximum (messages|bytes) exceeded|insufficient resources/i
 const LOG_EVERY_MS = 10_000
+// The publish's protocol line and headers (message id) beside the body.
+const HEADROOM_BYTES = 1_024
 
 export interface PublisherOptions {
   stream: StreamConnection
@@ -57,9 +60,15 @@ export class StreamPublisher implements Intake {
     // Disconnected, the client would queue the publish and we would wait out the timeout.
     if (!stream.connected) return this.#refused(PublishOutcome.unavailable, 0, 'NATS is not connected')
     assignEventIds(events)
+    const data = Buffer.from(encodeMessage(events, Date.now()))
+    // A message over the server's max_payload can never be published: a retry would fail alike.
+    const maxPayload = stream.nc.info?.max_payload ?? Infinity
+    if (data.length + HEADROOM_BYTES > maxPayload) {
+      throw new IngestError(413, ErrorCode.batchTooLarge, `these ${events.length} events are ${data.length} bytes as one stream message; the NATS server takes at most ${maxPayload} (max_payload): send fewer events per request`)
+    }
     const started = performance.now()
     try {
-      const ack = await this.#js.publish(this.#subject, encodeMessage(events, Date.now()), {
+      const ack = await this.#js.publish(this.#subject, data, {
         msgID: messageId(events),
         timeout: timeoutMs
       })

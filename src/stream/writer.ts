@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
-import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream'
+import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream'
 import { LogThrottle } from '../log-throttle.js'
 import type { Pending } from '../ingest/flusher.js'
 import type { Settlement } from '../ingest/settlement.js'
@@ -28,8 +28,15 @@ export interface StreamWriterOptions {
   stream: StreamConnection
   streamName: string
   buffer: WriterBuffer
-  /** Messages asked for per pull. */
+  /** Messages asked for per pull at most. */
   pullMessages: number
+  /**
+   * Bytes a pull aims at: it asks for this over the mean message size seen so far (at most
+   * pullMessages), so a stream of large batches is pulled a few messages at a time. (A pull's own
+   * max_bytes would bound it exactly, but nats-server 2.9 delivers nothing to such a pull when a
+   * backlog is waiting: measured, every one ends in missed heartbeats.)
+   */
+  pullBytes: number
   ackWaitSeconds: number
   metrics: Metrics
   log: FastifyBaseLogger
@@ -38,12 +45,16 @@ export interface StreamWriterOptions {
 // A message the database could not take comes back after 100 ms, doubling to 5 s per delivery.
 const NAK_BASE_MS = 100
 const NAK_CAP_MS = 5_000
-// A pull waits this long for messages before the next one; it ends early once full.
-const PULL_EXPIRES_MS = 1_000
+// A pull lasts this long at most (messages are taken as they arrive); it ends early once full.
+// Its idle heartbeat is half of it: shorter pulls made a busy event loop report missed heartbeats.
+const PULL_EXPIRES_MS = 5_000
 // Below this share of the buffer free, the writer stops pulling until flushes make room.
 const PULL_ROOM_SHARE = 0.5
 const ROOM_WAIT_MS = 10
-const ERROR_PAUSE_MS = 500
+const ERROR_PAUSE_MS = 200
+const INITIAL_MEAN_MESSAGE_BYTES = 1_048_576
+// The running mean of message sizes follows the last ~20 messages.
+const MEAN_WEIGHT = 0.05
 const LOG_EVERY_MS = 10_000
 const UNREADABLE_LOGGED_CHARS = 4_096
 
@@ -61,6 +72,8 @@ export class StreamWriter {
   #loop: Promise<void> = Promise.resolve()
   #pull: ConsumerMessages | undefined
   #progress: NodeJS.Timeout | undefined
+  // Until messages have been seen, assume large ones: the first pull asks for few.
+  #meanMessageBytes = INITIAL_MEAN_MESSAGE_BYTES
 
   constructor (options: StreamWriterOptions) {
     this.#options = options
@@ -102,18 +115,20 @@ export class StreamWriter {
   }
 
   async #pullLoop (): Promise<void> {
-    const { stream, streamName, buffer, pullMessages, log } = this.#options
+    const { stream, streamName, buffer, log } = this.#options
     const js = jetstream(stream.nc)
+    let consumer: Consumer | undefined
     while (this.#running) {
       if (buffer.free < buffer.capacity * PULL_ROOM_SHARE) {
         await pause(ROOM_WAIT_MS)
         continue
       }
       try {
-        const consumer = await js.consumers.get(streamName, CONSUMER_NAME)
-        this.#pull = await consumer.fetch({ max_messages: pullMessages, expires: PULL_EXPIRES_MS })
-        for await (const msg of this.#pull) this.#take(msg)
+        consumer ??= await js.consumers.get(streamName, CONSUMER_NAME)
+        this.#pull = await consumer.fetch({ max_messages: this.#pullSize(), expires: PULL_EXPIRES_MS })
+        for await (const msg of this.#pull) await this.#take(msg)
       } catch (err) {
+        consumer = undefined
         const folded = this.#throttle.take('pull')
         if (folded !== undefined) log.warn({ err, folded }, 'pulling from the stream failed, retrying')
         if (this.#running) await pause(ERROR_PAUSE_MS)
@@ -123,8 +138,15 @@ export class StreamWriter {
     }
   }
 
-  #take (msg: JsMsg): void {
+  /** Messages to ask for: the byte aim over the mean message size, within [1, pullMessages]. */
+  #pullSize (): number {
+    const { pullBytes, pullMessages } = this.#options
+    return Math.max(1, Math.min(pullMessages, Math.floor(pullBytes / this.#meanMessageBytes)))
+  }
+
+  async #take (msg: JsMsg): Promise<void> {
     const { buffer, metrics, log } = this.#options
+    this.#meanMessageBytes += (msg.data.length - this.#meanMessageBytes) * MEAN_WEIGHT
     if (msg.info.deliveryCount > 1) metrics.streamRedeliveries.inc()
     const message = decodeMessage(msg.string())
     if ('problem' in message) {
@@ -142,11 +164,16 @@ export class StreamWriter {
       receivedAt: message.receivedAt - performance.timeOrigin,
       settle: settlement => { this.#settle(msg, settlement) }
     }
-    if (!buffer.push(pending)) {
-      // Only a message larger than the room left: it comes back once flushes have made room.
-      this.#held.delete(msg)
-      msg.nak(nakDelay(msg.info.deliveryCount))
-      this.#settled.nak.inc()
+    // No room: wait for flushes to make some (the message is held, so it reports progress), and
+    // pull nothing more meanwhile. Every message fits an empty buffer: BATCH_MAX_EVENTS ≤ RING_CAPACITY.
+    while (!buffer.push(pending)) {
+      if (!this.#running) {
+        this.#held.delete(msg)
+        msg.nak()
+        this.#settled.nak.inc()
+        return
+      }
+      await pause(ROOM_WAIT_MS)
     }
   }
 

@@ -129,7 +129,7 @@ t.test('prometheus.yml passes promtool check config as shipped, run in the repos
   const result = spawnSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: ROOT, encoding: 'utf8' })
   const output = `${result.stdout}${result.stderr}`
   t.equal(result.status, 0, `promtool check config prometheus.yml succeeds:\n${output}`)
-  t.match(output, /SUCCESS: 8 rules found/, 'the alert rules are found where the config points')
+  t.match(output, /SUCCESS: 13 rules found/, 'the alert rules are found where the config points')
 })
 
 t.test('prometheus.yml passes promtool check config in the layout the container mounts', { skip: noPromtool }, async t => {
@@ -141,10 +141,10 @@ t.test('prometheus.yml passes promtool check config in the layout the container 
   }
   const { code, output } = promtool('check', 'config', join(root, MOUNTED_AT['prometheus.yml']))
   t.equal(code, 0, `promtool check config succeeds:\n${output}`)
-  t.match(output, /SUCCESS: 8 rules found/, 'the alert rules are found where the config points')
+  t.match(output, /SUCCESS: 13 rules found/, 'the alert rules are found where the config points')
 })
 
-t.test('prometheus.yml scrapes every replica of the compose service app, and HAProxy', async t => {
+t.test('prometheus.yml scrapes every replica of the compose services app, ingest and writer, and HAProxy', async t => {
   const config = parse(await readFile(file('prometheus.yml'), 'utf8')) as {
     global?: { scrape_interval?: string }
     rule_files?: string[]
@@ -153,6 +153,7 @@ t.test('prometheus.yml scrapes every replica of the compose service app, and HAP
       metrics_path?: string
       static_configs?: Array<{ targets?: string[] }>
       dns_sd_configs?: Array<{ names?: string[], type?: string, port?: number }>
+      relabel_configs?: Array<{ source_labels?: string[], target_label?: string, action?: string }>
     }>
   }
   t.equal(config.global?.scrape_interval, '5s', 'scraped every 5 s')
@@ -163,15 +164,20 @@ t.test('prometheus.yml scrapes every replica of the compose service app, and HAP
   const [service, lb] = jobs
   t.equal(service?.metrics_path ?? '/metrics', '/metrics', 'scrapes /metrics')
   t.notOk(service?.static_configs, 'no fixed target: that would be whichever replica DNS or the LB picks')
-  t.same(service?.dns_sd_configs, [{ names: ['app'], type: 'A', port: 8080, refresh_interval: '5s' }],
-    'every A record of the compose service app, each its own instance')
+  t.same(service?.dns_sd_configs, [
+    { names: ['app'], type: 'A', port: 8080, refresh_interval: '5s' },
+    { names: ['ingest', 'writer'], type: 'A', port: 8080, refresh_interval: '5s' }
+  ], 'every A record of the compose service app, and of ingest and writer (profile stream), each its own instance')
+  t.match(service?.relabel_configs, [{ source_labels: ['__meta_dns_name'], target_label: 'service' }],
+    'labelled with the compose service each target belongs to, as the dashboard\'s stream panels split by it')
+  t.notOk(service?.relabel_configs?.some(rule => rule.action === 'drop' || rule.action === 'keep'), 'no target dropped')
   t.same(lb?.static_configs?.flatMap(c => c.targets), ['lb:8404'], 'HAProxy\'s Prometheus endpoint (deploy/haproxy.cfg, frontend stats)')
 })
 
 t.test('prometheus/alerts.yml passes promtool check rules', { skip: noPromtool }, async t => {
   const { code, output } = promtool('check', 'rules', file('prometheus/alerts.yml'))
   t.equal(code, 0, `promtool check rules succeeds:\n${output}`)
-  t.match(output, /SUCCESS: 8 rules found/, 'eight rules')
+  t.match(output, /SUCCESS: 13 rules found/, 'thirteen rules')
 })
 
 t.test('every alert waits, has a severity and explains itself', async t => {
@@ -181,8 +187,9 @@ t.test('every alert waits, has a severity and explains itself', async t => {
   const alerts = rules.groups.flatMap(group => group.rules)
   t.same(alerts.map(rule => rule.alert).sort(), [
     'IngestBufferNearlyFull', 'IngestDown', 'IngestFlushErrors', 'IngestHighLatency', 'IngestNoReplicaInPool', 'IngestNotReady',
-    'IngestRejectingBufferFull', 'IngestStorageMaintenanceFailing'
-  ], 'the alerts of the observability issue, storage upkeep and the load balancer')
+    'IngestRejectingBufferFull', 'IngestStorageMaintenanceFailing', 'IngestStreamFillHigh', 'IngestStreamPublishFailing',
+    'IngestStreamRedeliveries', 'IngestStreamWritersLagging', 'IngestStreamWritersStalled'
+  ], 'the alerts of the observability issue, storage upkeep, the load balancer and the stream')
   for (const rule of alerts) {
     t.type(rule.for, 'string', `${rule.alert} states its for:`)
     t.match(rule.labels?.severity, /^(warning|critical)$/, `${rule.alert} has a severity`)
@@ -195,6 +202,18 @@ t.test('prometheus/alerts.test.yml: the alert rules behave as specified', { skip
   const { code, output } = promtool('test', 'rules', file('prometheus/alerts.test.yml'))
   t.equal(code, 0, `promtool test rules succeeds:\n${output}`)
   t.match(output, /SUCCESS/, 'every rule test passes')
+})
+
+t.test('every alert has a unit test that sees it fire', async t => {
+  const rules = parse(await readFile(file('prometheus/alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string }> }> }
+  const tests = parse(await readFile(file('prometheus/alerts.test.yml'), 'utf8')) as {
+    tests: Array<{ alert_rule_test?: Array<{ alertname?: string, exp_alerts?: unknown[] }> }>
+  }
+  const firing = new Set(tests.tests.flatMap(test => test.alert_rule_test ?? []).filter(check => (check.exp_alerts ?? []).length > 0).map(check => check.alertname))
+  for (const alert of rules.groups.flatMap(group => group.rules).map(rule => rule.alert)) {
+    if (alert === undefined) continue
+    t.ok(firing.has(alert), `${alert}: a test expects it to fire`)
+  }
 })
 
 t.test('every dashboard query parses as PromQL', { skip: noPromtool }, async t => {
@@ -228,8 +247,35 @@ t.test('every dashboard query selects metrics the service exports', async t => {
     'http_request_duration_seconds_count', 'http_request_duration_seconds_bucket', 'ingest_events_committed_total',
     'ingest_buffer_events', 'ingest_buffer_capacity_events', 'ingest_flush_rows_bucket', 'ingest_flush_duration_seconds_bucket',
     'ingest_flushes_total', 'ingest_events_rejected_total', 'ingest_database_errors_total',
-    'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes'
+    'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes',
+    // ACK_MODE=stream
+    'ingest_stream_publish_duration_seconds_bucket', 'ingest_stream_publish_duration_seconds_count',
+    'ingest_stream_messages', 'ingest_stream_limit_messages', 'ingest_stream_bytes', 'ingest_stream_limit_bytes',
+    'ingest_stream_consumer_pending_messages', 'ingest_stream_consumer_ack_pending_messages',
+    'ingest_stream_redeliveries_total', 'ingest_stream_messages_settled_total', 'ingest_event_commit_latency_seconds_bucket'
   ]) t.ok(used.has(name), `the dashboard charts ${name}`)
+})
+
+t.test('the dashboard\'s stream row charts the stream, below every other row', async t => {
+  const dashboard = await readDashboard()
+  const panels = dashboard.panels ?? []
+  const row = panels.findIndex(panel => panel.type === 'row' && panel.title === 'Stream (ACK_MODE=stream)')
+  t.ok(row >= 0, 'a row "Stream (ACK_MODE=stream)"')
+  const next = panels.findIndex((panel, i) => i > row && panel.type === 'row')
+  const inRow = panels.slice(row + 1, next < 0 ? undefined : next)
+  const titles = inRow.map(panel => panel.title ?? '')
+  t.same(titles, [
+    'Stream publish latency by outcome', 'Stream publishes/s by outcome', 'Stream messages vs limit', 'Stream bytes vs limit',
+    'Consumer lag', 'Redeliveries and settlements/s', 'Writer batch size', 'End-to-end commit latency p99'
+  ], 'its panels')
+  const exprs = (title: string): string => inRow.find(panel => panel.title === title)?.targets?.map(target => target.expr).join('\n') ?? ''
+  t.match(exprs('Stream publish latency by outcome'), /histogram_quantile\(0\.5,[^\n]*by \(outcome, le\)/, 'publish p50 by outcome')
+  t.match(exprs('Stream publish latency by outcome'), /histogram_quantile\(0\.99,[^\n]*by \(outcome, le\)/, 'publish p99 by outcome')
+  t.match(exprs('Stream messages vs limit'), /ingest_stream_limit_messages/, 'messages against their limit')
+  t.match(exprs('Stream bytes vs limit'), /ingest_stream_limit_bytes/, 'bytes against their limit')
+  t.match(exprs('Consumer lag'), /ingest_stream_consumer_pending_messages[\s\S]*ingest_stream_consumer_ack_pending_messages/, 'pending and ack pending')
+  t.match(exprs('Writer batch size'), /ingest_flush_rows_bucket/, 'rows per flush')
+  t.match(exprs('End-to-end commit latency p99'), /histogram_quantile\(0\.99,[^\n]*ingest_event_commit_latency_seconds_bucket/, 'receipt to commit, p99')
 })
 
 t.test('every alert expression selects metrics the service exports', async t => {

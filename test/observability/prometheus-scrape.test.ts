@@ -148,7 +148,7 @@ t.test('Prometheus scrapes the service with the compose stack\'s job and rules',
     const body = await res.json() as { data: { groups: Array<{ rules: Array<{ name: string, health: string, lastError?: string }> }> } }
     return body.data.groups.flatMap(group => group.rules)
   }, loaded => loaded.length > 0 && loaded.every(rule => rule.health === 'ok'))
-  t.equal(rules.length, 8, 'Prometheus loaded the eight alert rules of prometheus/alerts.yml')
+  t.equal(rules.length, 13, 'Prometheus loaded the thirteen alert rules of prometheus/alerts.yml')
   t.same(rules.filter(rule => rule.health !== 'ok'), [], 'every rule evaluates without error')
   const firing = await prometheus.query('ALERTS{alertstate="firing"}')
   t.same(firing.map(alert => alert.metric.alertname), [], 'no alert fires on a healthy service')

@@ -90,6 +90,31 @@ t.test('a batch is one message, written in one transaction; a retried request is
   await waitFor('the stream to be empty', async () => await streamMessages(env.STREAM_NAME!) === 0)
 })
 
+t.test('a batch of 5,000 events (1.3 MB) is one message and is stored whole', async t => {
+  const { app } = await buildTestApp(t, db.url, streamEnv())
+  const batch = Array.from({ length: 5_000 }, (_, i) => event({ session_id: 10_000 + i, name: 'A name long enough to make the message large' }))
+  const res = await app.inject({ method: 'POST', url: '/data/batch', payload: batch })
+  t.equal(res.statusCode, 202)
+  await waitFor('the batch to be written', async () => await storedCount() === 5_000)
+  t.equal(await metric(app, 'ingest_flushes_total'), 1, 'in one transaction')
+})
+
+t.test('a request larger than the NATS server\'s max_payload is a 413, not an endless 503', async t => {
+  const small = await NatsCluster.start({ maxPayload: '64KB' })
+  t.teardown(async () => { await small.close() })
+  const env = streamEnv({ ROLE: 'ingest' })
+  env.NATS_URL = small.url
+  const { app, logs } = await buildTestApp(t, db.url, env)
+  t.ok(logs.some(l => l.msg.startsWith('the NATS server\'s max_payload is below')), 'start-up warns that the server takes less than a request may be')
+  const batch = Array.from({ length: 500 }, (_, i) => event({ session_id: 20_000 + i }))
+  const res = await app.inject({ method: 'POST', url: '/data/batch', payload: batch })
+  t.equal(res.statusCode, 413)
+  t.equal(res.json().code, 'INGEST_BATCH_TOO_LARGE')
+  t.match(res.json().message, /at most 65536 \(max_payload\): send fewer events per request/)
+  t.equal(await small.streamMessages(env.STREAM_NAME!), 0, 'nothing published')
+  t.equal((await app.inject({ method: 'POST', url: '/data', payload: event() })).statusCode, 202, 'a small request still goes through')
+})
+
 t.test('a full stream answers 503 + Retry-After, acknowledges nothing, and readiness says so first', async t => {
   const env = streamEnv({ ROLE: 'ingest', STREAM_MAX_MESSAGES: '4', STREAM_HIGH_WATER: '0.5', RETRY_AFTER_SECONDS: '3' })
   const { app } = await buildTestApp(t, db.url, env)
