@@ -4,8 +4,9 @@
  * acknowledged is lost, any 5xx but 503 is answered, a 503 lacks Retry-After, or a check of its
  * own does not hold.
  *
- * Eight of the ten scenarios, to stay near two minutes on a 2-core machine (~10 s each under
- * tap's loader; replicas and slow-clients ~20 s). Left to `npm run faults`:
+ * Twelve of the fourteen scenarios, about four minutes on a 2-core machine (~10 s each under
+ * tap's loader; replicas, slow-clients and the stream scenarios ~20 s, each starting its own
+ * nats-servers and two to four service processes). Left to `npm run faults`:
  * - sigterm (durable): test/server.test.ts already checks that every 200 survives a SIGTERM
  *   under load; sigterm-buffered, the stronger promise, runs here.
  * - pg-restart-fast: pg-restart-immediate covers the outage and recovery path, and about one
@@ -26,6 +27,9 @@ import { openSuite } from './lib/suite.js'
 import { select } from './scenarios/index.js'
 
 const ENTRY = process.env.FAULTS_SERVICE || fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+
+// Longer than .taprc's 180 s for one file: this file is many scenarios, each bounded on its own.
+t.setTimeout(420_000)
 
 const suite = await openSuite({ entry: ENTRY, profile: PROFILES.short, timeoutMs: 60_000, print: line => { t.comment(line) } })
 // The service logs stay (their directory is in the first comment) when a scenario failed.

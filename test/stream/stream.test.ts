@@ -3,12 +3,13 @@
  * answers, what the stream holds, and what the writer does with it. Process-level faults (a
  * writer or ingest process killed, PostgreSQL stopped, a cluster node lost) are in the fault suite.
  */
-import { jetstream } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import t from 'tap'
 import { NatsCluster } from '../../harness/nats-process.js'
 import { parsePrometheusText } from '../../harness/prometheus-text.js'
-import { subjectOf } from '../../src/stream/connection.js'
+import { loadConfig } from '../../src/config.js'
+import { streamConfig, subjectOf } from '../../src/stream/connection.js'
 import { buildTestApp, event } from '../helpers/app.js'
 import { testDatabase, truncate } from '../helpers/database.js'
 
@@ -113,6 +114,31 @@ t.test('a request larger than the NATS server\'s max_payload is a 413, not an en
   t.match(res.json().message, /at most 65536 \(max_payload\): send fewer events per request/)
   t.equal(await small.streamMessages(env.STREAM_NAME!), 0, 'nothing published')
   t.equal((await app.inject({ method: 'POST', url: '/data', payload: event() })).statusCode, 202, 'a small request still goes through')
+})
+
+t.test('start-up creates the stream and consumer as configured, and brings an existing stream to the configured limits', async t => {
+  const env = streamEnv({ ROLE: 'ingest', STREAM_MAX_MESSAGES: '1234', STREAM_DUPLICATE_WINDOW_SECONDS: '60' })
+  const nc = await connect({ servers: nats.url.split(',') })
+  t.teardown(async () => { await nc.close() })
+  const jsm = await jetstreamManager(nc)
+  // An older deployment's stream: other limits, same retention and storage.
+  await jsm.streams.add({ ...streamConfig(loadConfig(env)), max_msgs: 5, max_bytes: 1_000_000 })
+  await buildTestApp(t, db.url, env)
+  const info = await jsm.streams.info(env.STREAM_NAME!)
+  t.match(info.config, {
+    subjects: [subjectOf(env.STREAM_NAME!)],
+    retention: 'workqueue',
+    storage: 'file',
+    discard: 'new',
+    max_msgs: 1234,
+    max_bytes: 1_073_741_824,
+    duplicate_window: 60_000_000_000
+  })
+  const consumer = await jsm.consumers.info(env.STREAM_NAME!, 'writers')
+  t.match(consumer.config, { durable_name: 'writers', ack_policy: 'explicit', ack_wait: 30_000_000_000 })
+  // A second process with the same configuration changes nothing and starts.
+  await buildTestApp(t, db.url, env)
+  t.equal((await jsm.streams.info(env.STREAM_NAME!)).config.max_msgs, 1234)
 })
 
 t.test('a full stream answers 503 + Retry-After, acknowledges nothing, and readiness says so first', async t => {
