@@ -15,6 +15,7 @@ import { httpScenario, type HttpScenarioSpec } from '../lib/run/http-scenario.js
 import { GrowthSchema, type Scenario } from '../lib/scenario.js'
 import { bareCommit } from './bare-commit.js'
 import { ceilingCopy } from './ceiling-copy.js'
+import { clientScenario } from './client.js'
 import { growthScenario } from './growth.js'
 import { growthUpgrade } from './growth-upgrade.js'
 import { replicasScenario } from './replicas.js'
@@ -41,6 +42,7 @@ export const SCENARIOS: readonly Scenario[] = [
   httpScenario({ name: 'batch-100', body: { kind: BodyKind.jsonArray, events: 100 }, description: 'POST /data/batch, 100 events per request as a JSON array, durable' }),
   httpScenario(BATCH_1000),
   httpScenario({ name: 'batch-1000-stream', body: { kind: BodyKind.jsonArray, events: 1000 }, stream: true, description: 'POST /data/batch, 1,000 events per request, ACK_MODE=stream: one message per request, one transaction per message' }),
+  clientScenario,
   httpScenario({ name: 'batch-1000-ndjson-gzip', body: { kind: BodyKind.ndjsonGzip, events: 1000 }, description: 'POST /data/batch, 1,000 events per request as NDJSON with Content-Encoding: gzip (compressed before the run), durable' })
 ]
 

@@ -157,6 +157,24 @@ t.test('the layout holds production dependencies only', async t => {
   }
 })
 
+t.test('metrics-ingest/client resolves from the built package, with its types, on production dependencies only', async t => {
+  t.ok(existsSync(join(layout, 'dist', 'client', 'index.d.ts')), 'the declarations the exports map points at are built')
+  // A module inside the package imports it by name: the "exports" map's ./client subpath.
+  const script = `import { IngestClient } from 'metrics-ingest/client'
+const client = new IngestClient({ url: 'http://127.0.0.1:9', maxBatchEvents: 10 })
+const tracked = client.track(${JSON.stringify(event())})
+const report = await client.close({ timeoutMs: 200 })
+console.log(JSON.stringify({ tracked, undelivered: report.undelivered.length }))`
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: layout, stdio: ['ignore', 'pipe', 'inherit'] })
+    let text = ''
+    child.stdout.on('data', (chunk: Buffer) => { text += chunk.toString() })
+    child.on('error', reject)
+    child.on('exit', code => { code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`)) })
+  })
+  t.match(JSON.parse(output), { tracked: { accepted: true, eventId: /^[0-9a-f-]{36}$/ }, undelivered: 1 })
+})
+
 t.test('the image CMD migrates, serves, stores an event and exits 0 on SIGTERM', async t => {
   const db = await testDatabase(t)
   // testDatabase migrates; start from an empty database so the layout's own db/ is what the
