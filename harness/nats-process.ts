@@ -14,6 +14,10 @@ import { freePort } from './free-port.js'
 
 const READY_TIMEOUT_MS = 20_000
 
+// Servers still running when this process exits (a test that threw, a runner's timeout) go with it.
+const running = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL') })
+
 interface Node {
   name: string
   port: number
@@ -143,7 +147,8 @@ export class NatsCluster {
     child.stdout.on('data', keep)
     child.stderr.on('data', keep)
     node.child = child
-    node.exited = new Promise(resolve => { child.once('exit', () => { resolve() }) })
+    running.add(child)
+    node.exited = new Promise(resolve => { child.once('exit', () => { running.delete(child); resolve() }) })
   }
 
   async #waitHealthy (node: Node): Promise<void> {
