@@ -94,7 +94,6 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   const writes = config.ROLE !== Role.ingest
   const takesRequests = config.ROLE !== Role.writer
   if (writes && deps.sql === undefined) throw new TypeError(`ROLE=${config.ROLE} writes to PostgreSQL: buildApp needs a pool`)
-  const probes: ReadinessProbe[] = []
 
   if (writes) await app.register(databasePlugin, { sql: deps.sql! })
   await app.register(metricsPlugin)
@@ -103,16 +102,18 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
   if (writes) {
     await app.register(storagePlugin, config)
     await app.register(ingestPlugin, { ...config, ...(deps.clock !== undefined ? { clock: deps.clock } : {}) })
-    probes.push(databaseProbe(deps.sql!, config.READY_DB_TIMEOUT_MS, app.log))
   }
+
+  // What readiness waits for. A process taking requests in stream mode does not wait for the
+  // database: the stream holds the events through its outage. A writer takes no requests.
+  const probes: ReadinessProbe[] = []
   if (stream) {
-    // An ingest process stays ready through a database outage: the stream holds the events.
-    if (takesRequests) probes.length = 0
+    if (!takesRequests) probes.push(databaseProbe(deps.sql!, config.READY_DB_TIMEOUT_MS, app.log))
     probes.push(...app.stream.probes)
   } else {
     const highWater = Math.max(1, Math.floor(app.ingest.buffer.capacity * config.READY_HIGH_WATER))
     app.metrics.sources.bufferHighWater = () => highWater
-    probes.push(bufferProbe(app.ingest.buffer, highWater))
+    probes.push(databaseProbe(deps.sql!, config.READY_DB_TIMEOUT_MS, app.log), bufferProbe(app.ingest.buffer, highWater))
   }
   await app.register(swagger, {
     openapi: {
