@@ -9,6 +9,9 @@
  *   npm run bench -- --only growth         the opt-in growth group (issue 12): many minutes
  *   npm run bench -- --only replicas       the opt-in replicas group (issue 13): HAProxy before 1–3 services
  *   npm run bench -- --help                the options and every scenario's name
+ *   npm run bench -- --target http://host:8080 [--api-key <key>] [--database-url postgres://…] [--metrics-url <url>]
+ *                                          the HTTP scenarios against a deployment the bench did not start
+ *                                          (nothing started, nothing truncated; timestamped files only)
  *
  * Exits 1 when a scenario fails or a no-loss check finds a lost (or extra) row; figures never fail it.
  */

@@ -41,6 +41,8 @@ export interface ScenarioResult {
   /** After the window: until the service held no more events. */
   drainSeconds?: number
   noLoss?: NoLossCheck
+  /** Why no no-loss check was made where one would be (a --target run without --database-url). */
+  noLossNotChecked?: string
   /** Cores' worth of CPU each process used during the measured window. */
   cpu?: CpuUsage
   /** Where events are stored: the service's and PostgreSQL's CPU per event. */

@@ -13,6 +13,8 @@ export interface LoadSpec {
   connections: number
   seconds: number
   body: BodySource
+  /** On every request, beside the body's own (an Authorization header for a --target). */
+  headers?: Readonly<Record<string, string>>
   progress: (line: string) => void
 }
 
@@ -52,7 +54,7 @@ export async function runLoad (spec: LoadSpec): Promise<LoadResult> {
       timeout: 30,
       requests: [{
         method: 'POST',
-        headers: spec.body.headers,
+        headers: { ...spec.body.headers, ...spec.headers },
         setupRequest: request => ({ ...request, body: spec.body.next() }),
         onResponse: (statusCode, body) => {
           if (firstUnexpected === undefined && (statusCode < 200 || statusCode >= 300) && statusCode !== 503) {

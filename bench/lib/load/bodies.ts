@@ -35,20 +35,27 @@ export interface BodySource {
   rewind: () => void
   /** Bodies built during the run because the pre-built ones ran out (costs client CPU: say so). */
   readonly builtDuringRun: number
+  /** The prefix every event_id starts with (event-pool.ts's idPrefix), when one was asked for. */
+  readonly idPrefix?: string
 }
 
 // The gzip pool is sized for this many events a second, above the COPY ceiling measured here
 // (~50–70 k rows/s): a run that outpaces it builds the rest on the fly (and the report says so).
 const GZIP_POOL_EVENTS_PER_SECOND = 80_000
 
-export function bodySource (spec: BodySpec, { seconds, seed = 1 }: { seconds: number, seed?: number }): BodySource {
+/**
+ * `idPrefix`: every event_id starts with it (a load against a deployment whose tables are not
+ * emptied counts its own rows by it). The pre-built gzip bodies carry theirs from the start.
+ */
+export function bodySource (spec: BodySpec, { seconds, seed = 1, idPrefix }: { seconds: number, seed?: number, idPrefix?: string }): BodySource {
   const pool = eventPool(20_000, { ...spec.keys, seed })
   let cursor = 0
   const nextEvent = (): string => {
     const event = pool[cursor]!
     cursor = (cursor + 1) % pool.length
-    return withEventId(event)
+    return withEventId(event, idPrefix)
   }
+  const prefixed = idPrefix !== undefined ? { idPrefix } : {}
   const take = (n: number): string[] => Array.from({ length: n }, nextEvent)
 
   if (spec.kind === BodyKind.single) {
@@ -57,7 +64,8 @@ export function bodySource (spec: BodySpec, { seconds, seed = 1 }: { seconds: nu
       headers: { 'content-type': 'application/json' },
       next: nextEvent,
       rewind: () => {},
-      builtDuringRun: 0
+      builtDuringRun: 0,
+      ...prefixed
     }
   }
   if (spec.kind === BodyKind.jsonArray) {
@@ -67,7 +75,8 @@ export function bodySource (spec: BodySpec, { seconds, seed = 1 }: { seconds: nu
       headers: { 'content-type': 'application/json' },
       next: () => `[${take(spec.events).join(',')}]`,
       rewind: () => {},
-      builtDuringRun: 0
+      builtDuringRun: 0,
+      ...prefixed
     }
   }
   const gzipBody = (): Buffer => gzipSync(take(spec.events).join('\n') + '\n')
@@ -83,6 +92,7 @@ export function bodySource (spec: BodySpec, { seconds, seed = 1 }: { seconds: nu
       return gzipBody()
     },
     rewind: () => { index = 0; built = 0 },
-    get builtDuringRun () { return built }
+    get builtDuringRun () { return built },
+    ...prefixed
   }
 }

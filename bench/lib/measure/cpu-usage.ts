@@ -2,7 +2,9 @@
  * CPU time of each party over a measured window, from /proc: the server process (or each of
  * several: the replicas group's services), PostgreSQL (the postmaster and every backend), any other
  * process named (HAProxy), this runner (the load generator) and the whole machine. On 2 cores it
- * says which one the throughput was waiting for — and how much CPU something else took.
+ * says which one the throughput was waiting for — and how much CPU something else took. A party
+ * without a pid (no server: bare-commit, ceiling-copy; a --target deployment: neither a server nor
+ * a PostgreSQL of ours) has no figure at all rather than a 0.
  */
 import { readFileSync } from 'node:fs'
 import { processTree } from '../run/pinning.js'
@@ -30,8 +32,8 @@ function machineSeconds (): number {
 
 export interface CpuReading {
   at: number
-  /** Every server process together, and each (in the order given). */
-  server: number
+  /** Every server process together (undefined: none was given), and each (in the order given). */
+  server?: number
   servers: number[]
   database?: number
   /** The named processes (HAProxy), each. */
@@ -42,8 +44,8 @@ export interface CpuReading {
 
 export interface CpuUsage {
   seconds: number
-  /** Cores' worth of CPU each used over the window (1.0 = one core busy throughout). */
-  serverCores: number
+  /** Cores' worth of CPU each used over the window (1.0 = one core busy throughout); undefined: no server process of ours. */
+  serverCores?: number
   /** Each server process, when there are several (the replicas group's services); serverCores is their sum. */
   serverEachCores?: number[]
   databaseCores?: number
@@ -64,7 +66,7 @@ export function readCpu (serverPids: number | readonly number[] | undefined, dat
   const servers = (serverPids === undefined ? [] : typeof serverPids === 'number' ? [serverPids] : serverPids).map(processSeconds)
   return {
     at: performance.now(),
-    server: servers.reduce((sum, s) => sum + s, 0),
+    ...(serverPids !== undefined ? { server: servers.reduce((sum, s) => sum + s, 0) } : {}),
     servers,
     ...(database !== undefined ? { database } : {}),
     named: Object.fromEntries(Object.entries(named).map(([name, pid]) => [name, processSeconds(pid)])),
@@ -76,7 +78,7 @@ export function readCpu (serverPids: number | readonly number[] | undefined, dat
 export function cpuUsage (before: CpuReading, after: CpuReading): CpuUsage {
   const seconds = (after.at - before.at) / 1000
   const cores = (a: number, b: number): number => Math.round((b - a) / seconds * 100) / 100
-  const serverCores = cores(before.server, after.server)
+  const serverCores = before.server === undefined || after.server === undefined ? undefined : cores(before.server, after.server)
   const databaseCores = before.database === undefined || after.database === undefined ? undefined : cores(before.database, after.database)
   const serverEachCores = after.servers.length > 1 ? after.servers.map((s, i) => cores(before.servers[i] ?? 0, s)) : undefined
   const namedCores = Object.keys(after.named).length > 0
@@ -87,14 +89,14 @@ export function cpuUsage (before: CpuReading, after: CpuReading): CpuUsage {
   const machineCores = cores(before.machine, after.machine)
   return {
     seconds,
-    serverCores,
+    ...(serverCores !== undefined ? { serverCores } : {}),
     ...(serverEachCores !== undefined ? { serverEachCores } : {}),
     ...(databaseCores !== undefined ? { databaseCores } : {}),
     ...(namedCores !== undefined ? { namedCores } : {}),
     runnerCores,
     machineCores,
     // Never below 0: the per-process and machine counters tick at 100 Hz and are read a moment apart.
-    otherCores: Math.max(0, Math.round((machineCores - serverCores - (databaseCores ?? 0) - namedTotal - runnerCores) * 100) / 100)
+    otherCores: Math.max(0, Math.round((machineCores - (serverCores ?? 0) - (databaseCores ?? 0) - namedTotal - runnerCores) * 100) / 100)
   }
 }
 
@@ -109,7 +111,7 @@ export interface CpuPerEvent {
 export function cpuPerEvent (cpu: CpuUsage, eventsPerSecond: number, { service }: { service: boolean }): CpuPerEvent {
   const micros = (cores: number): number => Math.round(cores * 1e6 / eventsPerSecond * 10) / 10
   return {
-    ...(service ? { serviceMicros: micros(cpu.serverCores) } : {}),
+    ...(service && cpu.serverCores !== undefined ? { serviceMicros: micros(cpu.serverCores) } : {}),
     ...(cpu.databaseCores !== undefined ? { databaseMicros: micros(cpu.databaseCores) } : {})
   }
 }
@@ -117,6 +119,12 @@ export function cpuPerEvent (cpu: CpuUsage, eventsPerSecond: number, { service }
 export function formatCpu (cpu: CpuUsage): string {
   const each = cpu.serverEachCores === undefined ? '' : ` (${cpu.serverEachCores.join(' + ')})`
   const named = Object.entries(cpu.namedCores ?? {}).map(([name, cores]) => `, ${name} ${cores}`).join('')
-  return `CPU (cores busy over the window): server ${cpu.serverCores}${each}${named}, PostgreSQL ${cpu.databaseCores ?? 'n/a'}, ` +
+  return `CPU (cores busy over the window): server ${cpu.serverCores ?? 'n/a'}${each}${named}, PostgreSQL ${cpu.databaseCores ?? 'n/a'}, ` +
     `load generator ${cpu.runnerCores}, other ${cpu.otherCores}; machine ${cpu.machineCores}`
+}
+
+/** A --target run: only this machine's figures exist — the target's processes have no pid here. */
+export function formatRunnerCpu (cpu: CpuUsage): string {
+  return `CPU (cores busy over the window): load generator ${cpu.runnerCores}; the rest of this machine ${cpu.otherCores} ` +
+    `(the target's, if it runs here); machine ${cpu.machineCores}. The target's service and PostgreSQL are not measured: not our processes`
 }

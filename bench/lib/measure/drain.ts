@@ -3,7 +3,7 @@
  * (or refused). Read from its own gauges on /metrics, so the process keeps running to be measured.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { metricTotal, scrapeMetrics } from '../../../harness/prometheus-text.js'
+import { metricTotal, scrapeMetrics, type MetricSamples } from '../../../harness/prometheus-text.js'
 
 // Between two readings: long enough for a request the client gave up on, but which the server had
 // already read, to reach the buffer (and move ingest_events_received_total).
@@ -12,13 +12,14 @@ const QUIET_MS = 200
 /**
  * Seconds until ingest_buffer_events and ingest_flushes_in_flight are 0 and no event arrived for
  * QUIET_MS. Without the quiet period a request still being parsed when the client stopped could
- * commit after the next scenario's truncate.
+ * commit after the next scenario's truncate. `scrape`: how <serviceUrl>/metrics is read (a --target
+ * deployment's, with its API key and a status check).
  */
-export async function waitForDrain (serviceUrl: string, { timeoutMs = 300_000 } = {}): Promise<number> {
+export async function waitForDrain (serviceUrl: string, { timeoutMs = 300_000, scrape = scrapeMetrics }: { timeoutMs?: number, scrape?: (url: string) => Promise<MetricSamples> } = {}): Promise<number> {
   const started = performance.now()
   let lastReceived: number | undefined
   for (;;) {
-    const samples = await scrapeMetrics(serviceUrl)
+    const samples = await scrape(serviceUrl)
     const buffered = metricTotal(samples, 'ingest_buffer_events')
     const writing = metricTotal(samples, 'ingest_flushes_in_flight') ?? 0
     const received = metricTotal(samples, 'ingest_events_received_total')

@@ -9,7 +9,7 @@ import type { ScenarioResult } from '../scenario.js'
 export function chartSpec (results: readonly ScenarioResult[], subtitle: string[]): TopLevelSpec {
   const order = results.map(r => r.name)
   const throughput = results.flatMap(r => {
-    if (r.eventsPerSecond !== undefined) return [{ scenario: r.name, value: r.eventsPerSecond, kind: 'committed events/s' }]
+    if (r.eventsPerSecond !== undefined) return [{ scenario: r.name, value: r.eventsPerSecond, kind: r.noLossNotChecked === undefined ? 'committed events/s' : 'acknowledged events/s (2xx × events: rows not counted)' }]
     if (r.name === 'ceiling-http' && r.requestsPerSecond !== undefined) return [{ scenario: r.name, value: r.requestsPerSecond, kind: 'req/s (nothing stored)' }]
     return []
   })

@@ -5,7 +5,7 @@ import { growthSection } from './growth.js'
 import { formatComparison } from './ratios.js'
 import { replicasSection } from './replicas.js'
 import type { Run } from './run-record.js'
-import { markdownTable } from './table.js'
+import { markdownTable, shownComparisons, targetLines } from './table.js'
 
 function describeRun (run: Run): string {
   const m = run.machine
@@ -19,12 +19,19 @@ export function markdown (run: Run, chartFile: string): string {
   const replicas = replicasSection(run.scenarios, run.machine)
   const sections = [
     `# metrics-ingest benchmark — ${run.timestamp}`,
+    ...(run.target !== undefined ? [targetLines(run.target).map(line => `- ${line}`).join('\n')] : []),
     `\`${run.command}\` at ${run.revision.sha.slice(0, 12)}${run.revision.dirty ? ' (with uncommitted changes)' : ''}: ` +
       `${o.warmup} s warm-up (not recorded), then ${o.duration} s measured per scenario${o.smoke ? ' — **smoke run: the figures are not measurements**' : ''}.` +
       (Object.keys(o.serviceEnv).length > 0 ? ` **Experiment:** every service scenario ran with ${Object.entries(o.serviceEnv).map(([k, v]) => `${k}=${v}`).join(' ')}.` : ''),
     `**Machine:** ${describeRun(run)}. 1-minute load average at the start: ${run.machine.loadAverageAtStart}.`,
-    `**PostgreSQL:** ${run.database.where}; ${settings}. **Placement:** ${run.pinning}; PostgreSQL ${run.database.pinning}.`,
+    `**PostgreSQL:** ${run.database.where}${settings === '' ? '' : `; ${settings}`}. **Placement:** ${run.pinning}; PostgreSQL ${run.database.pinning}.`,
     markdownTable(run.scenarios),
+    ...(run.target !== undefined
+      ? ['**Against a target:** the figures are the deployment\'s as seen from this machine, over its network; its configuration is its own ' +
+          '(the scenarios\' ACK_MODE and other settings were not applied). The ack mode is read from its answers (200: durable; 202: buffered or stream). ' +
+          'CPU: the load generator\'s and the rest of this machine\'s only; no peak RSS. With a database, events/s and the no-loss check count this ' +
+          'run\'s rows alone (each window\'s event_ids share a random prefix), and WAL is the whole cluster\'s.']
+      : []),
     'req/s: answers a second (any status). events/s: rows in `user_metrics` ÷ the measured seconds — for buffered, counted once ' +
       'the buffer drained (drain s after the window). Latency: every 2xx answer, client side (autocannon, in-process). ' +
       'Peak RSS: VmHWM of the server process, warm-up included. CPU: cores\' worth of CPU time over the measured window of the ' +
@@ -34,7 +41,7 @@ export function markdown (run: Run, chartFile: string): string {
       'No loss: rows = events acknowledged with 2xx, plus at most the ' +
       'requests still unanswered when the client stopped.',
     `![benchmark chart](${chartFile})`,
-    '## Against the targets\n\n' + run.comparisons.map(c => `- ${formatComparison(c)}`).join('\n'),
+    ...(shownComparisons(run).length > 0 ? ['## Against the targets\n\n' + shownComparisons(run).map(c => `- ${formatComparison(c)}`).join('\n')] : []),
     ...(growth !== undefined ? [growth] : []),
     ...(replicas !== undefined ? [replicas] : []),
     '## Scenarios\n\n' + run.scenarios.map(r => {

@@ -42,7 +42,7 @@ function table (windows: readonly Window[], cpuCores: number): string {
     const direct = find(windows, load, 'direct', 1)
     const one = find(windows, load, 'haproxy', 1)
     const cpu = w.cpu
-    const each = cpu?.serverEachCores ?? (cpu === undefined ? [] : [cpu.serverCores])
+    const each = cpu?.serverEachCores ?? (cpu?.serverCores === undefined ? [] : [cpu.serverCores])
     return [
       load,
       via === 'direct' ? 'direct (no HAProxy)' : 'HAProxy',

@@ -9,6 +9,19 @@ export interface ScenarioFailure {
   error: string
 }
 
+/** A --target run, for the report: nothing secret (the key's presence, not its value; the database's password masked). */
+export interface TargetSummary {
+  url: string
+  apiKey: boolean
+  /** The deployment's database with its password masked; undefined: not given, no rows counted. */
+  database?: string
+  /** The base /metrics was read under, and whether it answered (or why not). */
+  metricsUrl: string
+  metrics: string
+  /** The scenarios chosen that a running deployment cannot run, each with why. */
+  skipped: Array<{ name: string, reason: string }>
+}
+
 export interface Run {
   timestamp: string
   command: string
@@ -21,7 +34,10 @@ export interface Run {
     pinning: string
   }
   pinning: string
-  options: BenchOptions
+  /** The options, less --target's: those are in `target`, without the API key or a password. */
+  options: Omit<BenchOptions, 'target'>
+  /** A --target run: what it ran against. */
+  target?: TargetSummary
   scenarios: ScenarioResult[]
   failures: ScenarioFailure[]
   comparisons: Comparison[]

@@ -1,7 +1,7 @@
 /** One row a scenario, the same on the console and in the Markdown report. */
 import type { ScenarioResult } from '../scenario.js'
 import { formatComparison } from './ratios.js'
-import type { Run } from './run-record.js'
+import type { Run, TargetSummary } from './run-record.js'
 
 export const fmt = (n: number | undefined, digits = 0): string =>
   n === undefined ? '—' : n.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })
@@ -29,17 +29,41 @@ function row (r: ScenarioResult): Record<typeof COLUMNS[number], string> {
     'drain s': r.drainSeconds === undefined ? '—' : r.drainSeconds.toFixed(1),
     'CPU svc/pg/load/other': r.cpu === undefined
       ? '—'
-      : slashed([r.config.target === undefined ? undefined : r.cpu.serverCores, r.cpu.databaseCores, r.cpu.runnerCores, r.cpu.otherCores], cores),
+      : slashed([r.cpu.serverCores, r.cpu.databaseCores, r.cpu.runnerCores, r.cpu.otherCores], cores),
     'CPU µs/event svc/pg': r.cpuPerEvent === undefined ? '—' : slashed([r.cpuPerEvent.serviceMicros, r.cpuPerEvent.databaseMicros], micros),
     'WAL B/event': fmt(r.io?.walBytesPerEvent),
-    'no loss': r.noLoss === undefined ? '—' : r.noLoss.passed ? 'ok' : 'FAILED'
+    'no loss': r.noLoss !== undefined ? (r.noLoss.passed ? 'ok' : 'FAILED') : r.noLossNotChecked !== undefined ? 'not checked' : '—'
   }
+}
+
+/**
+ * The comparisons worth printing: all of them for the bench's own run (an n/a says which scenario
+ * to add); for a --target run only those it measured — its ceilings and baselines never run.
+ */
+export function shownComparisons (run: Run): Run['comparisons'] {
+  return run.target === undefined ? run.comparisons : run.comparisons.filter(c => c.value !== undefined)
+}
+
+/** A --target run: what it ran against and what it could not see, a line each (the console's and the Markdown's top). */
+export function targetLines (target: TargetSummary): string[] {
+  return [
+    `target: ${target.url} — a deployment the bench did not start, in its own configuration`,
+    `API key used: ${target.apiKey ? 'yes' : 'no'}`,
+    target.database === undefined
+      ? 'database: not given — no-loss: not checked (no --database-url); events/s = 2xx answers × events per request'
+      : `database: given (${target.database}), read-only — this run's rows counted by event_id prefix, nothing truncated`,
+    `/metrics: ${target.metrics}`,
+    "CPU: the load generator's only — the target's service and PostgreSQL are not processes of this run",
+    ...(target.skipped.length > 0 ? [`skipped: ${target.skipped.map(s => `${s.name} (${s.reason})`).join('; ')}`] : [])
+  ]
 }
 
 export function printTable (run: Run): void {
   console.log()
-  console.table(run.scenarios.map(row))
-  for (const c of run.comparisons) console.log(formatComparison(c))
+  if (run.target !== undefined) for (const line of targetLines(run.target)) console.log(line)
+  if (run.scenarios.length > 0) console.table(run.scenarios.map(row))
+  else console.log('(no scenario measured anything)')
+  for (const c of shownComparisons(run)) console.log(formatComparison(c))
   for (const r of run.scenarios) {
     if (r.noLoss !== undefined && !r.noLoss.passed) console.error(`no-loss check FAILED in ${r.name}: ${r.noLoss.message}`)
   }

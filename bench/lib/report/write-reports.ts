@@ -9,11 +9,14 @@ import { renderChart } from './chart.js'
 import { markdown } from './markdown.js'
 import type { Run } from './run-record.js'
 
-export const RESULTS_DIR = fileURLToPath(new URL('../../results/', import.meta.url))
+// BENCH_RESULTS_DIR: somewhere else (the tests' runs write to a temporary directory).
+const resultsDir = process.env.BENCH_RESULTS_DIR
+export const RESULTS_DIR = resultsDir === undefined || resultsDir === '' ? fileURLToPath(new URL('../../results/', import.meta.url)) : `${resultsDir.replace(/\/+$/, '')}/`
 
 function chartSubtitle (run: Run): string[] {
   const m = run.machine
   return [
+    ...(run.target !== undefined ? [`against ${run.target.url} (not started by the bench); load generator on:`] : []),
     `${m.cpu} × ${m.cores} cores, ${m.memoryGiB} GiB; Node ${m.node}; ${run.database.version.split(' on ')[0] ?? ''}`,
     `${run.timestamp}, ${run.revision.sha.slice(0, 12)}${run.revision.dirty ? '+changes' : ''}; ${run.options.duration} s per scenario${run.options.smoke ? ' (smoke: not measurements)' : ''}; ${run.options.pin ? 'pinned (taskset)' : 'not pinned'}`
   ]

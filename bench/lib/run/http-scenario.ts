@@ -102,8 +102,25 @@ interface Stored {
   statements?: StatementShare[]
 }
 
+// Each scenario httpScenario() made, and its spec: what --target reads to tell the scenarios it can
+// point at a running deployment (a service's defaults, no env of its own) from the others.
+const specs = new WeakMap<Scenario, HttpScenarioSpec>()
+
 export function httpScenario (spec: HttpScenarioSpec): Scenario {
-  return { name: spec.name, description: spec.description, usesService: spec.target !== 'ceiling', run: async context => await runHttpScenario(spec, context) }
+  const scenario: Scenario = { name: spec.name, description: spec.description, usesService: spec.target !== 'ceiling', run: async context => await runHttpScenario(spec, context) }
+  specs.set(scenario, spec)
+  return scenario
+}
+
+/** The spec of a scenario httpScenario() made; undefined for every other kind (bare-commit, growth, …). */
+export function httpSpecOf (scenario: Scenario): HttpScenarioSpec | undefined {
+  return specs.get(scenario)
+}
+
+/** Where a spec's requests go and over how many connections, with the options applied. */
+export function routeOf (spec: HttpScenarioSpec, options: ScenarioContext['options']): { route: '/data' | '/data/batch', connections: number } {
+  const single = spec.body.kind === BodyKind.single
+  return { route: single ? '/data' : '/data/batch', connections: spec.connections ?? (single ? options.connections : options.batchConnections) }
 }
 
 /**
@@ -139,11 +156,9 @@ export async function runHttpScenario (spec: HttpScenarioSpec, context: Scenario
 
 function planRun (spec: HttpScenarioSpec, { options, profileDir }: ScenarioContext): Plan {
   const stores = spec.target !== 'ceiling'
-  const single = spec.body.kind === BodyKind.single
   return {
     name: spec.name,
-    route: single ? '/data' : '/data/batch',
-    connections: spec.connections ?? (single ? options.connections : options.batchConnections),
+    ...routeOf(spec, options),
     stores,
     env: stores ? { ACK_MODE: spec.stream === true ? AckMode.stream : AckMode.durable, ...(spec.stream === true ? { STREAM_NAME: BENCH_STREAM } : {}), ...spec.env, ...options.serviceEnv } : {},
     body: bodySource(spec.body, { seconds: options.duration }),

@@ -2,33 +2,23 @@
  * Runs scenarios one after another against one database, then reports: bench/run.ts's command
  * line, for all of them or the ones --only names.
  */
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { describeMachine, revision } from '../measure/machine.js'
-import { growthSection } from '../report/growth.js'
 import { compare } from '../report/ratios.js'
-import { replicasSection } from '../report/replicas.js'
 import type { Run, ScenarioFailure } from '../report/run-record.js'
-import { printTable } from '../report/table.js'
-import { RESULTS_DIR, writeReports } from '../report/write-reports.js'
+import { RESULTS_DIR } from '../report/write-reports.js'
 import type { Scenario, ScenarioResult } from '../scenario.js'
 import { openBenchDatabase } from './database.js'
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options.js'
+import { commandLine, progressLine, report } from './outcome.js'
 import { choosePinning } from './pinning.js'
 import { checkBuild } from './processes.js'
-
-/** How this run was started, for the report: `npm run bench -- …` or `npx tsx bench/… …`. */
-function commandLine (): string {
-  const args = process.argv.slice(2).join(' ')
-  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args === '' ? '' : ` -- ${args}`}`
-  return `npx tsx ${relative(process.cwd(), process.argv[1] ?? 'bench/run.ts')}${args === '' ? '' : ` ${args}`}`
-}
-
-function progressLine (startedAt: number): (line: string) => void {
-  return line => { console.log(`[${((performance.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}`) }
-}
+import { targetSkipReason } from './target.js'
+import { runTargetBench } from './target-bench.js'
 
 /** Every scenario given, in order; true when no scenario failed and every no-loss check passed. */
 export async function runBench (scenarios: readonly Scenario[], options: BenchOptions, { all }: { all: boolean }): Promise<boolean> {
+  if (options.target !== undefined) return await runTargetBench(scenarios, options, options.target)
   const startedAt = performance.now()
   const progress = progressLine(startedAt)
   if (scenarios.some(s => s.usesService)) await checkBuild()
@@ -93,16 +83,8 @@ export async function runBench (scenarios: readonly Scenario[], options: BenchOp
     comparisons: compare(results),
     passed
   }
-  printTable(run)
-  const growth = growthSection(run.scenarios)
-  if (growth !== undefined) console.log(`\n${growth}`)
-  const replicas = replicasSection(run.scenarios, run.machine)
-  if (replicas !== undefined) console.log(`\n${replicas}`)
   // latest.{md,svg,json} are what the docs quote: only a full, real run with the service's defaults may replace them.
-  const files = await writeReports(run, { latest: all && !options.smoke && passed && Object.keys(options.serviceEnv).length === 0 })
-  console.log(`\nwrote ${files.join(', ')}`)
-  console.log(passed ? 'passed: no scenario failed, nothing was lost' : 'FAILED: see above')
-  return passed
+  return await report(run, { latest: all && !options.smoke && passed && Object.keys(options.serviceEnv).length === 0 && options.target === undefined })
 }
 
 /** Opt-in groups of scenarios by name: none runs unless --only names the group or the scenario. */
@@ -121,7 +103,8 @@ export async function main (available: readonly Scenario[], groups: ScenarioGrou
   const optIn = Object.values(groups).flat()
   if (options.help) {
     const listed = Object.entries(groups).map(([group, members]) => `${group} (${members.map(s => s.name).join(', ')})`)
-    console.log(`${USAGE}\n\nscenarios: ${available.map(s => s.name).join(', ')}\nopt-in groups: ${listed.join('; ')}`)
+    const targetable = available.filter(s => targetSkipReason(s) === undefined).map(s => s.name)
+    console.log(`${USAGE}\n\nscenarios: ${available.map(s => s.name).join(', ')}\nopt-in groups: ${listed.join('; ')}\nwith --target: ${targetable.join(', ')}`)
     process.exit(0)
   }
   // A group's name stands for its scenarios.
@@ -134,6 +117,14 @@ export async function main (available: readonly Scenario[], groups: ScenarioGrou
   }
   const chosen = named.length === 0 ? available : everything.filter(s => named.includes(s.name))
   const all = available.every(s => chosen.includes(s)) && chosen.length === available.length
-  const passed = await runBench(chosen, options, { all })
+  let passed
+  try {
+    passed = await runBench(chosen, options, { all })
+  } catch (err) {
+    // --target and nothing chosen it can run: a usage mistake, said before anything started.
+    if (!(err instanceof UsageError)) throw err
+    console.error(err.message)
+    process.exit(2)
+  }
   process.exit(passed ? 0 : 1)
 }
