@@ -346,7 +346,8 @@ export class IngestClient {
 
   #drop (events: MetricEvent[], reason: DropReason): void {
     this.#stats.dropped += events.length
-    if (reason === 'closed') this.#undelivered.push(...events)
+    // A loop, not push(...events): a queue of 100,000 events would overflow the call stack.
+    if (reason === 'closed') for (const event of events) this.#undelivered.push(event)
     this.#options.onDropped?.(events, reason)
   }
 
