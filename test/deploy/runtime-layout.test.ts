@@ -166,7 +166,8 @@ const tracked = client.track(${JSON.stringify(event())})
 const report = await client.close({ timeoutMs: 200 })
 console.log(JSON.stringify({ tracked, undelivered: report.undelivered.length }))`
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: layout, stdio: ['ignore', 'pipe', 'inherit'] })
+    // Only PATH, as the image's CMD gets: not this test's loader nor its coverage variables.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: layout, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'inherit'] })
     let text = ''
     child.stdout.on('data', (chunk: Buffer) => { text += chunk.toString() })
     child.on('error', reject)
