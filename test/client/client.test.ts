@@ -10,7 +10,7 @@ import { IngestClient, type MetricEvent, type Rejection } from '../../src/client
 import { freePort } from '../../harness/free-port.js'
 import { PostgresCluster } from '../faults/lib/postgres.js'
 import { buildTestApp, event } from '../helpers/app.js'
-import { testDatabase, truncate } from '../helpers/database.js'
+import { POISON_SECONDS, refusePoison, testDatabase, truncate } from '../helpers/database.js'
 
 const db = await testDatabase(t)
 const { sql } = db
@@ -88,26 +88,20 @@ t.test('50,000 events through a PostgreSQL restart and a full buffer: every even
 })
 
 t.test('refusals come back with the events that caused them; the rest is stored', async t => {
-  await sql.unsafe(`create or replace function refuse_client_poison() returns trigger language plpgsql as $$
-    begin
-      if new.talked_time = make_interval(secs => 666.25) then raise exception 'poison row'; end if;
-      return new;
-    end $$`)
-  await sql`create trigger refuse_client_poison before insert on user_metrics for each row execute function refuse_client_poison()`
-  t.teardown(async () => { await sql`drop trigger refuse_client_poison on user_metrics` })
+  await refusePoison(t, sql, 'refuse_client_poison')
   const { app } = await buildTestApp(t, db.url)
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   const rejected: Rejection[] = []
   // validate: false, so the server's own 400 is met too.
   const client = new IngestClient({ url, validate: false, onRejected: r => { rejected.push(...r) } })
   for (let i = 0; i < 100; i++) client.track(nth(i))
-  client.track(nth(100, { talked_time: 666.25 }))
+  client.track(nth(100, { talked_time: POISON_SECONDS }))
   client.track(nth(101, { talked_time: -5 }))
   client.track(nth(102, { user_id: 999_999, session_id: 1_000 }))
   await client.flush()
   const byCode = Object.fromEntries(rejected.map(r => [r.code, r]))
   t.same(Object.keys(byCode).sort(), ['INGEST_REJECTED_BY_DATABASE', 'INGEST_SESSION_CONFLICT', 'INGEST_VALIDATION'])
-  t.equal(byCode.INGEST_REJECTED_BY_DATABASE!.event.talked_time, 666.25, 'the poison event is the one reported')
+  t.equal(byCode.INGEST_REJECTED_BY_DATABASE!.event.talked_time, POISON_SECONDS, 'the poison event is the one reported')
   t.equal(byCode.INGEST_SESSION_CONFLICT!.event.user_id, 999_999)
   t.match(byCode.INGEST_VALIDATION, { status: 400, event: { talked_time: -5 }, details: [{ path: '/talked_time', message: /must be >= 0/ }] })
   t.match(client.stats, { sent: 100, rejected: 3, dropped: 0 })

@@ -69,3 +69,20 @@ export async function testDatabase (t: Test, { migrations }: { migrations?: stri
 export async function truncate (sql: Sql): Promise<void> {
   await sql`truncate user_metrics, sessions, users, ingest_rejects restart identity`
 }
+
+/** The talked_time (seconds) of the poison event refusePoison() installs. */
+export const POISON_SECONDS = 666.25
+
+/**
+ * A row that passes validation but that the database refuses: a trigger raising on events whose
+ * talked_time is POISON_SECONDS. Dropped at the test's end.
+ */
+export async function refusePoison (t: Test, sql: Sql, name = 'refuse_poison'): Promise<void> {
+  await sql.unsafe(`create or replace function ${name}() returns trigger language plpgsql as $$
+    begin
+      if new.talked_time = make_interval(secs => ${POISON_SECONDS}) then raise exception 'poison row'; end if;
+      return new;
+    end $$`)
+  await sql.unsafe(`create trigger ${name} before insert on user_metrics for each row execute function ${name}()`)
+  t.teardown(async () => { await sql.unsafe(`drop trigger if exists ${name} on user_metrics`) })
+}

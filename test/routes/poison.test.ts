@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { buildTestApp, event } from '../helpers/app.js'
-import { testDatabase, truncate } from '../helpers/database.js'
+import { POISON_SECONDS, refusePoison, testDatabase, truncate } from '../helpers/database.js'
 
 const db = await testDatabase(t)
 const { sql } = db
 
 // A row that passes validation but that the database refuses: the poison of these tests.
-const POISON_SECONDS = 666.25
-await sql.unsafe(`create or replace function refuse_poison() returns trigger language plpgsql as $$
-  begin
-    if new.talked_time = make_interval(secs => ${POISON_SECONDS}) then raise exception 'poison row'; end if;
-    return new;
-  end $$`)
-await sql`create trigger refuse_poison before insert on user_metrics for each row execute function refuse_poison()`
+await refusePoison(t, sql)
 
 t.beforeEach(async () => {
   await truncate(sql)

@@ -11,7 +11,7 @@ import { parsePrometheusText } from '../../harness/prometheus-text.js'
 import { loadConfig } from '../../src/config.js'
 import { streamConfig, subjectOf } from '../../src/stream/connection.js'
 import { buildTestApp, event } from '../helpers/app.js'
-import { testDatabase, truncate } from '../helpers/database.js'
+import { POISON_SECONDS, refusePoison, testDatabase, truncate } from '../helpers/database.js'
 
 const db = await testDatabase(t)
 const { sql } = db
@@ -194,15 +194,8 @@ t.test('the writer: a conflict and a poison event go to ingest_rejects and are a
   await waitFor('the first event', async () => await storedCount() === 1)
   const conflict = await app.inject({ method: 'POST', url: '/data', payload: event({ user_id: 2, session_id: 50 }) })
   t.equal(conflict.statusCode, 202, 'the door cannot know: 202')
-  // A row that passes validation but that the database refuses (the poison of test/routes/poison.test.ts).
-  await sql.unsafe(`create or replace function refuse_stream_poison() returns trigger language plpgsql as $$
-    begin
-      if new.talked_time = make_interval(secs => 666.25) then raise exception 'poison row'; end if;
-      return new;
-    end $$`)
-  await sql`create trigger refuse_stream_poison before insert on user_metrics for each row execute function refuse_stream_poison()`
-  t.teardown(async () => { await sql`drop trigger refuse_stream_poison on user_metrics` })
-  const poison = await app.inject({ method: 'POST', url: '/data', payload: event({ session_id: 51, talked_time: 666.25 }) })
+  await refusePoison(t, sql, 'refuse_stream_poison')
+  const poison = await app.inject({ method: 'POST', url: '/data', payload: event({ session_id: 51, talked_time: POISON_SECONDS }) })
   t.equal(poison.statusCode, 202)
 
   const nc = await connect({ servers: nats.url.split(',') })
