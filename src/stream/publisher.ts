@@ -13,13 +13,14 @@ import { PublishOutcome, type Metrics } from '../metrics.js'
 import { subjectOf, type StreamConnection } from './connection.js'
 import { assignEventIds, encodeMessage, messageId } from './message.js'
 
-// JetStream API codes of a stream at its limits (nats-server errors.json): discard-new refuses.
+// JetStream API codes (nats-server errors.json; 10077 and 10054 seen on 2.9.10). A stream at its
+// limits refuses with discard-new: 503, retry later.
 const STREAM_FULL_CODES = new Set([
-  10077, // maximum messages exceeded
-  10047, // insufficient resources
-  10028, // maximum message size exceeded
-  10054 // message size exceeds maximum allowed (store)
+  10077, // maximum messages exceeded, maximum bytes exceeded
+  10047 // insufficient resources: the server's JetStream storage is full
 ])
+// The message is over the stream's max_msg_size: a retry would be refused alike.
+const MESSAGE_TOO_LARGE = 10054
 const STREAM_FULL_TEXT = /maximum (messages|bytes) exceeded|insufficient resources/i
 const LOG_EVERY_MS = 10_000
 // The publish's protocol line and headers (message id) beside the body.
@@ -63,9 +64,7 @@ export class StreamPublisher implements Intake {
     const data = Buffer.from(encodeMessage(events, Date.now()))
     // A message over the server's max_payload can never be published: a retry would fail alike.
     const maxPayload = stream.nc.info?.max_payload ?? Infinity
-    if (data.length + HEADROOM_BYTES > maxPayload) {
-      throw new IngestError(413, ErrorCode.batchTooLarge, `these ${events.length} events are ${data.length} bytes as one stream message; the NATS server takes at most ${maxPayload} (max_payload): send fewer events per request`)
-    }
+    if (data.length + HEADROOM_BYTES > maxPayload) throw this.#tooLarge(events.length, data.length, `the NATS server takes at most ${maxPayload} (max_payload)`)
     const started = performance.now()
     try {
       const ack = await this.#js.publish(this.#subject, data, {
@@ -75,11 +74,16 @@ export class StreamPublisher implements Intake {
       metrics.streamPublishDuration.observe({ outcome: ack.duplicate ? PublishOutcome.duplicate : PublishOutcome.stored }, (performance.now() - started) / 1000)
       return { status: 'queued' }
     } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === MESSAGE_TOO_LARGE) throw this.#tooLarge(events.length, data.length, err.message)
       const full = err instanceof JetStreamApiError
         ? STREAM_FULL_CODES.has(err.code)
         : STREAM_FULL_TEXT.test((err as Error).message)
       return this.#refused(full ? PublishOutcome.full : PublishOutcome.unavailable, performance.now() - started, err)
     }
+  }
+
+  #tooLarge (events: number, bytes: number, limit: string): IngestError {
+    return new IngestError(413, ErrorCode.batchTooLarge, `these ${events} events are ${bytes} bytes as one stream message; ${limit}: send fewer events per request`)
   }
 
   #refused (outcome: typeof PublishOutcome.full | typeof PublishOutcome.unavailable, elapsedMs: number, why: unknown): Admission {

@@ -116,6 +116,20 @@ t.test('a request larger than the NATS server\'s max_payload is a 413, not an en
   t.equal((await app.inject({ method: 'POST', url: '/data', payload: event() })).statusCode, 202, 'a small request still goes through')
 })
 
+t.test('a message over the stream\'s own max_msg_size is a 413 too', async t => {
+  const env = streamEnv({ ROLE: 'ingest' })
+  const { app } = await buildTestApp(t, db.url, env)
+  // An operator shrank the stream's message limit behind the service's back.
+  const nc = await connect({ servers: nats.url.split(',') })
+  t.teardown(async () => { await nc.close() })
+  const jsm = await jetstreamManager(nc)
+  await jsm.streams.update(env.STREAM_NAME!, { max_msg_size: 1_000 })
+  const res = await app.inject({ method: 'POST', url: '/data/batch', payload: Array.from({ length: 10 }, (_, i) => event({ session_id: 30_000 + i })) })
+  t.equal(res.statusCode, 413)
+  t.match(res.json(), { code: 'INGEST_BATCH_TOO_LARGE', message: /message size exceeds maximum allowed: send fewer events per request/ })
+  t.equal((await app.inject({ method: 'POST', url: '/data', payload: event() })).statusCode, 202, 'one event still fits')
+})
+
 t.test('start-up creates the stream and consumer as configured, and brings an existing stream to the configured limits', async t => {
   const env = streamEnv({ ROLE: 'ingest', STREAM_MAX_MESSAGES: '1234', STREAM_DUPLICATE_WINDOW_SECONDS: '60' })
   const nc = await connect({ servers: nats.url.split(',') })
