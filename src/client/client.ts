@@ -6,6 +6,7 @@
  * each id once. What is refused comes back to the caller with the server's reasons, mapped to the
  * events that caused them; what cannot be delivered is counted and handed back, never lost silently.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { constants, gzip as gzipCallback } from 'node:zlib'
 import { Compile } from 'typebox/compile'
@@ -361,19 +362,9 @@ export class IngestClient {
     this.#notifyIfIdle()
   }
 
-  /** A retry pause, cut short by close()'s deadline. */
+  /** A retry pause, cut short by close()'s deadline (an aborted pause rejects; that is its end). */
   async #pause (ms: number): Promise<void> {
-    const signal = this.#abandon.signal
-    if (signal.aborted) return
-    await new Promise<void>(resolve => {
-      const timer = setTimeout(done, ms)
-      function done (): void {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      signal.addEventListener('abort', done)
-    })
+    await sleep(ms, undefined, { signal: this.#abandon.signal }).catch(() => {})
   }
 
   async #idle (): Promise<void> {

@@ -8,6 +8,7 @@
  * a long outage is not redelivered to another writer meanwhile.
  */
 import { performance } from 'node:perf_hooks'
+import { setTimeout as pause } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream'
 import { LogThrottle } from '../log-throttle.js'
@@ -188,8 +189,4 @@ export class StreamWriter {
       this.#settled.nak.inc()
     }
   }
-}
-
-async function pause (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
