@@ -23,11 +23,14 @@ function processSeconds (pid: number): number {
   }
 }
 
-/** Busy seconds of all cores together (everything but idle and iowait). */
-function machineSeconds (): number {
+/**
+ * Busy seconds of all cores together (everything but idle and iowait), and of them the stolen
+ * ones: time a virtual machine's cores wanted to run and the host ran something else.
+ */
+function machineSeconds (): { busy: number, steal: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu
-  return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND
+  return { busy: (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND, steal: steal / TICKS_PER_SECOND }
 }
 
 export interface CpuReading {
@@ -40,6 +43,7 @@ export interface CpuReading {
   named: Record<string, number>
   runner: number
   machine: number
+  steal: number
 }
 
 export interface CpuUsage {
@@ -55,6 +59,8 @@ export interface CpuUsage {
   /** The whole machine, and what none of the processes read used (other processes, the kernel's share). */
   machineCores: number
   otherCores: number
+  /** Of otherCores: stolen by the host from this virtual machine (0 on bare metal). */
+  stealCores: number
 }
 
 /**
@@ -63,6 +69,7 @@ export interface CpuUsage {
  */
 export function readCpu (serverPids: number | readonly number[] | undefined, databasePid: number | undefined, named: Readonly<Record<string, number>> = {}): CpuReading {
   const database = databasePid === undefined ? undefined : processTree(databasePid).reduce((sum, pid) => sum + processSeconds(pid), 0)
+  const machine = machineSeconds()
   const servers = (serverPids === undefined ? [] : typeof serverPids === 'number' ? [serverPids] : serverPids).map(processSeconds)
   return {
     at: performance.now(),
@@ -71,7 +78,8 @@ export function readCpu (serverPids: number | readonly number[] | undefined, dat
     ...(database !== undefined ? { database } : {}),
     named: Object.fromEntries(Object.entries(named).map(([name, pid]) => [name, processSeconds(pid)])),
     runner: processSeconds(process.pid),
-    machine: machineSeconds()
+    machine: machine.busy,
+    steal: machine.steal
   }
 }
 
@@ -96,7 +104,8 @@ export function cpuUsage (before: CpuReading, after: CpuReading): CpuUsage {
     runnerCores,
     machineCores,
     // Never below 0: the per-process and machine counters tick at 100 Hz and are read a moment apart.
-    otherCores: Math.max(0, Math.round((machineCores - (serverCores ?? 0) - (databaseCores ?? 0) - namedTotal - runnerCores) * 100) / 100)
+    otherCores: Math.max(0, Math.round((machineCores - (serverCores ?? 0) - (databaseCores ?? 0) - namedTotal - runnerCores) * 100) / 100),
+    stealCores: cores(before.steal, after.steal)
   }
 }
 
@@ -120,7 +129,7 @@ export function formatCpu (cpu: CpuUsage): string {
   const each = cpu.serverEachCores === undefined ? '' : ` (${cpu.serverEachCores.join(' + ')})`
   const named = Object.entries(cpu.namedCores ?? {}).map(([name, cores]) => `, ${name} ${cores}`).join('')
   return `CPU (cores busy over the window): server ${cpu.serverCores ?? 'n/a'}${each}${named}, PostgreSQL ${cpu.databaseCores ?? 'n/a'}, ` +
-    `load generator ${cpu.runnerCores}, other ${cpu.otherCores}; machine ${cpu.machineCores}`
+    `load generator ${cpu.runnerCores}, other ${cpu.otherCores} (stolen by the host ${cpu.stealCores}); machine ${cpu.machineCores}`
 }
 
 /** A --target run: only this machine's figures exist — the target's processes have no pid here. */

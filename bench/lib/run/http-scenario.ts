@@ -244,13 +244,17 @@ async function scrapeAll (target: Target): Promise<MetricSamples> {
   return sum
 }
 
-/** Unrecorded load (JIT, pools, caches), then empty tables and the bodies from the start again. */
+/**
+ * Unrecorded load (JIT, pools, the row cache), then an empty user_metrics — the users and sessions
+ * stay, as behind a service that has been running — and the bodies from the start again.
+ */
 async function warmUp (plan: Plan, target: Target, context: ScenarioContext): Promise<void> {
   if (context.options.warmup === 0) return
   await loadFor(plan, target, context, 'warm-up', context.options.warmup)
   if (plan.stores) {
     await drainAll(target)
-    await context.database.reset()
+    const { database } = context
+    await (database.emptyMetrics ?? database.reset)()
   }
   plan.body.rewind()
 }
