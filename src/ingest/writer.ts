@@ -23,7 +23,7 @@ import { isMissingPartition } from '../database/errors.js'
 import { ErrorCode } from '../errors.js'
 import { ensurePartitions } from '../storage/partitions.js'
 import { knowNothing, type KnownRows } from './known-rows.js'
-import { filledMask, sessionRows, userRows, type SessionRow } from './rows.js'
+import { Filled, sessionRows, userRows, type SessionRow } from './rows.js'
 import type { MetricEvent } from './schema.js'
 
 // Array element types for sql.array(): postgres.js cannot infer them for unnest, and a
@@ -78,6 +78,8 @@ interface Accepted {
   statuses: EventStatus[]
   events: MetricEvent[]
   positions: number[]
+  /** Each accepted event's event_id, lower case, or null. */
+  ids: Array<string | null>
   /** Whether any event carries an event_id (only then can the insert skip one). */
   withIds: boolean
 }
@@ -107,6 +109,7 @@ async function writeOnce (sql: Sql, events: readonly MetricEvent[], receivedAt: 
   const plan = planOneStatement(events, known)
   if (plan !== undefined) {
     try {
+      if (plan.sessions.length === 0 && plan.users.length === 0) return await writeMetricsOnly(sql, plan.accepted)
       return await writeInOneStatement(sql, plan, known)
     } catch (err) {
       const code = (err as { code?: unknown }).code
@@ -127,39 +130,62 @@ interface OneStatementPlan {
   users: MetricEvent[]
 }
 
-/** What one statement would write, or undefined when an event is known or bound to conflict. */
+/**
+ * What one statement would write, or undefined when an event is known or bound to conflict.
+ * Built for the steady state, where the row cache knows every session and user of the batch:
+ * one lookup per event, and rows built only for what is new.
+ */
 function planOneStatement (events: readonly MetricEvent[], known: KnownRows): OneStatementPlan | undefined {
-  const claims = sessionRows(events)
-  const claimer = new Map<number, number>()
-  const sessions: SessionRow[] = []
-  for (const row of claims) {
-    claimer.set(row.session_id, row.user_id)
-    const stored = known.session(row.session_id)
-    if (stored !== undefined && stored.owner !== row.user_id) return undefined
-    if (stored === undefined || (filledMask(row) & ~stored.filled) !== 0) sessions.push(row)
+  let claiming: MetricEvent[] | undefined
+  for (const event of events) {
+    const stored = known.session(event.session_id)
+    if (stored !== undefined && stored.owner !== event.user_id) return undefined
+    if (stored === undefined || (eventFilledMask(event) & ~stored.filled) !== 0) (claiming ??= []).push(event)
   }
-  for (const event of events) if (claimer.get(event.session_id) !== event.user_id) return undefined
+  let sessions: SessionRow[] = []
+  if (claiming !== undefined) {
+    // A session this batch claims is the first claimer's: an event of another user in it is a conflict.
+    sessions = sessionRows(claiming)
+    const claimer = new Map<number, number>()
+    for (const row of sessions) claimer.set(row.session_id, row.user_id)
+    for (const event of claiming) if (claimer.get(event.session_id) !== event.user_id) return undefined
+  }
   const accepted = acceptAll(events, () => true)
-  const users = userRows(accepted.events).filter(user => {
-    const profileAt = known.profileAt(user.user_id)
-    return profileAt === undefined || user.timestamp > profileAt
-  })
-  return { accepted, sessions, users }
+  // A user is written only when an event is later than the profile_at known stored.
+  let newer: MetricEvent[] | undefined
+  for (const event of accepted.events) {
+    const profileAt = known.profileAt(event.user_id)
+    if (profileAt === undefined || event.timestamp > profileAt) (newer ??= []).push(event)
+  }
+  return { accepted, sessions, users: newer === undefined ? [] : userRows(newer) }
+}
+
+/** rows.ts `filledMask` of an event's session details, without building the row. */
+function eventFilledMask (event: MetricEvent): number {
+  return (event.device_id != null ? Filled.device : 0) |
+    (event.platform != null ? Filled.platform : 0) |
+    (event.location != null ? Filled.location : 0) |
+    (event.start_time != null ? Filled.start : 0) |
+    (event.end_time != null ? Filled.end : 0)
 }
 
 /** Marks every event `isOwner` accepts as committed, but for repeats of an event_id. */
 function acceptAll (events: readonly MetricEvent[], isOwner: (event: MetricEvent) => boolean): Accepted {
   const statuses: EventStatus[] = new Array(events.length)
-  const accepted: Accepted = { statuses, events: [], positions: [], withIds: false }
+  const accepted: Accepted = { statuses, events: [], positions: [], ids: [], withIds: false }
   // An event is its id and its timestamp (the unique key of migration 005), here as there.
-  const seenIds = new Set<string>()
-  for (const [i, event] of events.entries()) {
+  let seenIds: Set<string> | undefined
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!
     if (!isOwner(event)) {
       statuses[i] = EventStatus.conflict
       continue
     }
+    let id: string | null = null
     if (event.event_id !== undefined) {
-      const key = `${event.event_id.toLowerCase()}@${event.timestamp}`
+      id = event.event_id.toLowerCase()
+      const key = `${id}@${event.timestamp}`
+      seenIds ??= new Set()
       if (seenIds.has(key)) {
         statuses[i] = EventStatus.duplicate
         continue
@@ -170,13 +196,13 @@ function acceptAll (events: readonly MetricEvent[], isOwner: (event: MetricEvent
     statuses[i] = EventStatus.committed
     accepted.events.push(event)
     accepted.positions.push(i)
+    accepted.ids.push(id)
   }
   return accepted
 }
 
 async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: OneStatementPlan, known: KnownRows): Promise<BatchResult> {
-  const metrics = accepted.events
-  const ids = metrics.map(e => e.event_id?.toLowerCase() ?? null)
+  const { events: metrics, ids } = accepted
   const [row] = await sql<[{ claimed: string[] | null, filled: number[] | null, stored: string[] | null }]>`
     with claimed as (
       ${upsertSessions(sql, sessions)}
@@ -208,6 +234,19 @@ async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: One
   }
   for (const user of users) known.rememberProfileAt(user.user_id, user.timestamp)
   if (accepted.withIds) markStoredBefore(accepted, ids, new Set(row?.stored ?? []))
+  return batchResult(accepted.statuses)
+}
+
+/**
+ * The steady state: every session and user of the batch is already stored as the batch would
+ * leave it, so the flush is the metrics insert alone — one autocommit statement, nothing else
+ * for PostgreSQL to plan or run. A session deleted behind the cache fails it with a foreign-key
+ * violation (writeOnce takes it from there).
+ */
+async function writeMetricsOnly (sql: Sql, accepted: Accepted): Promise<BatchResult> {
+  const { events, ids } = accepted
+  const stored = await insertMetrics(sql, events, ids)
+  if (accepted.withIds) markStoredBefore(accepted, ids, new Set(stored.map(row => row.event_id)))
   return batchResult(accepted.statuses)
 }
 
@@ -264,7 +303,7 @@ async function writeInTransaction (sql: Sql, events: readonly MetricEvent[], rec
       })
     }
     const users = userRows(accepted.events)
-    const ids = accepted.events.map(e => e.event_id?.toLowerCase() ?? null)
+    const { ids } = accepted
     const writes: Array<Promise<unknown>> = []
     if (conflicts.length > 0) writes.push(insertRejects(tx, conflicts))
     if (accepted.events.length > 0) writes.push(upsertUsers(tx, users))
