@@ -18,6 +18,7 @@
  */
 import type { TransactionSql } from 'postgres'
 import { PartitionInterval } from '../config.js'
+import { booleanArray, numberArray, textArray, uuidArray } from '../database/array-literal.js'
 import type { Sql } from '../database/client.js'
 import { isMissingPartition } from '../database/errors.js'
 import { ErrorCode } from '../errors.js'
@@ -26,12 +27,11 @@ import { knowNothing, type KnownRows } from './known-rows.js'
 import { Filled, sessionRows, userRows, type SessionRow } from './rows.js'
 import type { MetricEvent } from './schema.js'
 
-// Array element types for sql.array(): postgres.js cannot infer them for unnest, and a
-// JS boolean[] does not bind at all, while 't'/'f' strings cast to bool[] store all false.
+// Array element types for sql.array() in the statements off the hot path: postgres.js cannot
+// infer them for unnest (the metrics insert builds its literals itself).
 const INT8 = 20
 const TEXT = 25
 const FLOAT8 = 701
-const BOOL = 16
 const UUID = 2950
 
 /** Raised by ingest_claims_held() (migration 004): a session claimed in one statement is another user's. */
@@ -373,19 +373,39 @@ function upsertUsers (sql: Queries, users: readonly MetricEvent[]) {
     where excluded.profile_at > users.profile_at`
 }
 
-/** The metrics; an event already stored (its event_id at its timestamp) is skipped, and the ids inserted come back. */
+/**
+ * The metrics; an event already stored (its event_id at its timestamp) is skipped, and the ids
+ * inserted come back. Every flush runs this one: its arrays are literals built in one pass
+ * (database/array-literal.ts) rather than through postgres.js's per-element serializer.
+ */
 function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array<string | null>) {
+  const n = events.length
+  const sessions: number[] = new Array(n)
+  const talked: number[] = new Array(n)
+  const microphone: boolean[] = new Array(n)
+  const speaker: boolean[] = new Array(n)
+  const sentiment: string[] = new Array(n)
+  const at: number[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!
+    sessions[i] = e.session_id
+    talked[i] = e.talked_time
+    microphone[i] = e.microphone_used
+    speaker[i] = e.speaker_used
+    sentiment[i] = e.voice_sentiment
+    at[i] = e.timestamp
+  }
   return sql<Array<{ event_id: string | null }>>`
     insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
     select id, s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
     from unnest(
-      ${sql.array(ids, UUID)}::uuid[],
-      ${sql.array(events.map(e => e.session_id), INT8)}::int8[],
-      ${sql.array(events.map(e => e.talked_time), FLOAT8)}::float8[],
-      ${sql.array(events.map(e => e.microphone_used), BOOL)}::bool[],
-      ${sql.array(events.map(e => e.speaker_used), BOOL)}::bool[],
-      ${sql.array(events.map(e => e.voice_sentiment), TEXT)}::text[],
-      ${sql.array(events.map(e => e.timestamp), FLOAT8)}::float8[]
+      ${uuidArray(ids)}::uuid[],
+      ${numberArray(sessions)}::int8[],
+      ${numberArray(talked)}::float8[],
+      ${booleanArray(microphone)}::bool[],
+      ${booleanArray(speaker)}::bool[],
+      ${textArray(sentiment)}::text[],
+      ${numberArray(at)}::float8[]
     ) as input(id, s, t, m, sp, v, ts)
     on conflict (event_id, "timestamp") do nothing
     returning event_id`
