@@ -1,11 +1,15 @@
 /**
  * Writers that never share rows: FLUSH_CONCURRENCY lanes, each a ring that writes one flush at a
- * time, and every request goes to the lane its first event's user hashes to. Two flushes in flight
- * then never upsert the same user or claim the same session, so they never wait on each other's
- * row locks — a hot user's updates queue in its lane instead of in PostgreSQL's lock manager.
+ * time. A request of `spreadFrom` events or more goes to the lane its first event's user hashes
+ * to: two such flushes in flight then never upsert the same user or claim the same session, so
+ * they never wait on each other's row locks, and a big flush gets a connection (and a core of
+ * PostgreSQL) of its own. Smaller requests — single events — all share the first lane, so they
+ * gather into one flush at a time: a flush costs a round trip, a commit and a WAL flush whatever
+ * its size, and two half-size flushes of single events measured slower than one (docs/performance.md).
  * A /data/batch request stays one item, so it is still one transaction; when its events span
- * users of several lanes, it may meet another lane's flush on a row and wait for it (both take
- * keys in the same order, so they cannot deadlock). The lanes share one capacity.
+ * users of several lanes, or a single event of one of its users waits in the first lane, it may
+ * meet another flush on a row and wait for it (all take keys in the same order, so they cannot
+ * deadlock). The lanes share one capacity.
  */
 import { RingBuffer, type RingBufferOptions } from './ring-buffer.js'
 
@@ -13,6 +17,8 @@ export interface LanesOptions<T> extends Omit<RingBufferOptions<T>, 'concurrency
   lanes: number
   /** The key an item is routed by (the user id); items with one key always share a lane. */
   keyOf: (item: T) => number
+  /** Items that weigh at least this are spread by key; lighter ones go to the first lane. Default 1: all spread. */
+  spreadFrom?: number
 }
 
 export class Lanes<T> {
@@ -20,9 +26,12 @@ export class Lanes<T> {
   readonly #rings: Array<RingBuffer<T>>
   readonly #keyOf: (item: T) => number
   readonly #weigh: (item: T) => number
+  readonly #spreadFrom: number
 
-  constructor ({ lanes, keyOf, ...ring }: LanesOptions<T>) {
+  constructor ({ lanes, keyOf, spreadFrom = 1, ...ring }: LanesOptions<T>) {
     if (!Number.isSafeInteger(lanes) || lanes < 1) throw new TypeError(`lanes must be a positive integer, got ${lanes}`)
+    if (!Number.isSafeInteger(spreadFrom) || spreadFrom < 1) throw new TypeError(`spreadFrom must be a positive integer, got ${spreadFrom}`)
+    this.#spreadFrom = spreadFrom
     // Each ring could take the whole capacity; push() holds the lanes to it together.
     this.#rings = Array.from({ length: lanes }, () => new RingBuffer<T>({ ...ring, concurrency: 1 }))
     this.capacity = ring.capacity
@@ -40,8 +49,10 @@ export class Lanes<T> {
 
   /** Adds an item to its lane; false when it does not fit or the lanes are closed (backpressure, never a throw). */
   push (item: T): boolean {
-    if (this.size + this.#weigh(item) > this.capacity) return false
-    return this.#rings[laneOf(this.#keyOf(item), this.#rings.length)]!.push(item)
+    const weight = this.#weigh(item)
+    if (this.size + weight > this.capacity) return false
+    const lane = weight < this.#spreadFrom ? 0 : laneOf(this.#keyOf(item), this.#rings.length)
+    return this.#rings[lane]!.push(item)
   }
 
   /** Resolves when no lane has a flush in flight or about to start. */

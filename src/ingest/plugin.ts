@@ -44,6 +44,11 @@ export type IngestOptions = Pick<Config,
   'ACK_MODE' | 'RING_CAPACITY' | 'FLUSH_MAX_ROWS' | 'FLUSH_INTERVAL_MS' | 'FLUSH_CONCURRENCY' |
   'FLUSH_WHEN_IDLE' | 'SHUTDOWN_TIMEOUT_MS' | 'RETRY_AFTER_SECONDS' | 'ROW_CACHE_ENTRIES'> & { clock?: Clock }
 
+// Requests of fewer events share the first lane (lanes.ts). A flush's fixed cost — a round trip,
+// a commit, a WAL flush: ~0.6 ms of PostgreSQL's CPU and ~0.5 ms of ours — is that of some 20
+// rows, so a request is worth a flush in parallel only at a few times that; single events gather.
+const SPREAD_FROM_EVENTS = 50
+
 // Flushes still retrying a lost database stop at 80 % of the shutdown timeout, leaving the rest
 // to answer their clients and close the pool.
 const RETRY_SHARE_OF_SHUTDOWN = 0.8
@@ -82,6 +87,7 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
     lanes: options.FLUSH_CONCURRENCY,
     // An empty batch has no user; it writes nothing, any lane will do.
     keyOf: pending => pending.events[0]?.user_id ?? 0,
+    spreadFrom: SPREAD_FROM_EVENTS,
     capacity: options.RING_CAPACITY,
     maxBatchRows: options.FLUSH_MAX_ROWS,
     maxWaitMs: options.FLUSH_INTERVAL_MS,

@@ -85,3 +85,50 @@ t.test('lanes: one user always in one lane, users spread over the lanes, one cap
   t.equal(lanes.lanes, 2)
   t.throws(() => new Lanes({ lanes: 0, capacity: 1, maxBatchRows: 1, maxWaitMs: 0, keyOf: () => 0, flush: async () => {} }), TypeError)
 })
+
+t.test('lanes: requests lighter than spreadFrom share the first lane, one flush at a time; heavier ones spread by user', async t => {
+  const flushed: number[][] = []
+  let inFlight = 0
+  let most = 0
+  const release: Array<() => void> = []
+  const lanes = new Lanes<number[]>({
+    lanes: 2,
+    capacity: 100,
+    maxBatchRows: 100,
+    maxWaitMs: 1000,
+    flushWhenIdle: true,
+    keyOf: users => users[0]!,
+    weigh: users => users.length,
+    spreadFrom: 3,
+    flush: async items => {
+      inFlight++
+      most = Math.max(most, inFlight)
+      flushed.push(items.flat())
+      await new Promise<void>(resolve => release.push(resolve))
+      inFlight--
+    }
+  })
+  const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+  const inFirst = [1, 2, 3, 4, 5, 6].find(u => laneOf(u, 2) === 0)!
+  const inSecond = [1, 2, 3, 4, 5, 6].find(u => laneOf(u, 2) === 1)!
+
+  t.equal(lanes.push([inFirst]), true)
+  t.equal(lanes.push([inSecond]), true)
+  await tick()
+  t.equal(lanes.flushesInFlight, 1, 'single events of users hashed to different lanes go in one flush')
+  t.same(flushed, [[inFirst, inSecond]])
+  t.equal(lanes.push([inSecond, inSecond, inSecond]), true, 'a request of spreadFrom events goes to its user’s lane')
+  await tick()
+  t.equal(lanes.flushesInFlight, 2, '…and is written beside the first lane’s flush')
+  t.same(flushed[1], [inSecond, inSecond, inSecond])
+  t.equal(lanes.push([inSecond]), true, 'a single event waits for the first lane, whatever its user')
+  await tick()
+  t.equal(lanes.flushesInFlight, 2)
+  release.shift()!()
+  await tick(); await tick()
+  t.same(flushed[2], [inSecond], 'and leaves once the first lane is free')
+  while (release.length > 0 || lanes.flushesInFlight > 0) { release.shift()?.(); await tick() }
+  await lanes.close()
+  t.equal(most, 2)
+  t.throws(() => new Lanes({ lanes: 2, capacity: 1, maxBatchRows: 1, maxWaitMs: 0, keyOf: () => 0, spreadFrom: 0, flush: async () => {} }), TypeError)
+})
