@@ -61,10 +61,20 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
     done(null, payload)
   })
 
+  // One bound child per method, route and status: the label set is checked and hashed once, not
+  // on every request. Bounded: the routes are ours (unmatched ones share a label), the methods
+  // Node's parser knows and the status codes few.
+  const durations = new Map<string, { observe: (seconds: number) => void }>()
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '(unmatched)'
     const elapsedMs = reply.elapsedTime
-    app.metrics.httpDuration.observe({ method: request.method, route, status_code: reply.statusCode }, elapsedMs / 1000)
+    const key = `${request.method} ${reply.statusCode} ${route}`
+    let duration = durations.get(key)
+    if (duration === undefined) {
+      duration = app.metrics.httpDuration.labels({ method: request.method, route, status_code: reply.statusCode })
+      durations.set(key, duration)
+    }
+    duration.observe(elapsedMs / 1000)
     // The route's logLevel (warn for probes and scrapes) keeps health checks out of the log.
     request.log.info({ method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(elapsedMs * 100) / 100 }, 'request')
     done()
