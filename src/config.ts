@@ -37,7 +37,7 @@ export const ConfigSchema = Type.Object({
   RING_CAPACITY: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
   FLUSH_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 50_000, default: 2_000 }),
   FLUSH_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 20 }),
-  FLUSH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Writer lanes: flushes in flight at once, one database connection each; a user always writes through the same lane' }),
+  FLUSH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Writer lanes: flushes in flight at once, one database connection each. Requests of 50+ events go to their user\'s lane; smaller ones share the first' }),
   ROW_CACHE_ENTRIES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 100_000, description: 'Sessions, and users, each process remembers as stored so flushes skip writing them again; 0: off' }),
   FLUSH_WHEN_IDLE: Type.Boolean({ default: true }),
   PARTITION_INTERVAL: Type.Enum(Object.values(PartitionInterval), { default: PartitionInterval.day, description: 'The span of time each user_metrics partition holds (UTC)' }),
