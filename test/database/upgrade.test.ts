@@ -1,6 +1,7 @@
 /**
- * Migration 005 on a database the previous release built (migrations 001–004) and filled: every
- * row and every event_id survives in place, ids carry on, and dedupe still refuses old ids.
+ * Migrations 005 and 006 on a database the previous release built (migrations 001–004) and filled:
+ * every row and every event_id survives in place, ids carry on, dedupe still refuses old ids, and
+ * the old table's timestamp index is a BRIN index like every partition's.
  */
 import { copyFile, mkdtemp, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -34,7 +35,7 @@ await sql`
 const before = await sql<Array<{ metric_id: string, event_id: string | null, timestamp: Date }>>`select metric_id, event_id, "timestamp" from user_metrics order by metric_id`
 
 t.test('the populated database migrates in place', async t => {
-  t.same(await migrate(sql, pino({ level: 'silent' })), ['005_partitioned_metrics.sql'])
+  t.same(await migrate(sql, pino({ level: 'silent' })), ['005_partitioned_metrics.sql', '006_timestamp_brin.sql'])
   const after = await sql<Array<{ metric_id: string, event_id: string | null, timestamp: Date }>>`select metric_id, event_id, "timestamp" from user_metrics order by metric_id`
   t.equal(after.length, ROWS)
   t.same(after, before, 'every row, id and timestamp as it was')
@@ -44,6 +45,13 @@ t.test('the populated database migrates in place', async t => {
   t.equal(partitions[0]!.to, Date.UTC(endOfMonth.getUTCFullYear(), endOfMonth.getUTCMonth() + 1, 1), 'up to the end of this month (UTC)')
   const [{ relkind }] = await sql<[{ relkind: string }]>`select relkind from pg_class where relname = 'user_metrics'`
   t.equal(relkind, 'p', 'user_metrics is partitioned')
+  const indexes = await sql<Array<{ method: string, def: string }>>`
+    select am.amname as method, pg_get_indexdef(x.indexrelid) as def from pg_index x
+    join pg_class i on i.oid = x.indexrelid join pg_am am on am.oid = i.relam
+    where x.indrelid = 'user_metrics_legacy'::regclass order by 2`
+  t.same(indexes.filter(i => i.method === 'brin').map(i => /USING brin \("timestamp"\)/.test(i.def)), [true], 'the legacy partition has the BRIN index on "timestamp"')
+  t.notOk(indexes.some(i => /USING btree \("timestamp"\)/.test(i.def)), 'and its B-tree on "timestamp" alone is gone')
+  t.equal(indexes.filter(i => i.method === 'btree').length, 3, 'its three other indexes stay: the key, (event_id, "timestamp"), (session_id, "timestamp")')
 })
 
 t.test('the service on the upgraded database', async t => {

@@ -135,3 +135,21 @@ t.test('queries over a time range read only the partitions in it', async t => {
   t.match(talkedPerDay, /user_metrics_p20310502/)
   t.notMatch(talkedPerDay, /user_metrics_p20310503/, 'a user\'s talked time per day over two days: two partitions')
 })
+
+t.test('a time range across sessions is found by the partition\'s BRIN index on "timestamp" (migration 006)', async t => {
+  await ensurePartitions(sql, PartitionInterval.day, [utc('2031-06-01T00:00:00Z')])
+  const [index] = await sql<[{ method: string }]>`
+    select am.amname as method from pg_index x join pg_class i on i.oid = x.indexrelid join pg_am am on am.oid = i.relam
+    where x.indrelid = 'user_metrics_p20310601'::regclass and pg_get_indexdef(x.indexrelid) like '%("timestamp")%'`
+  t.equal(index?.method, 'brin', 'a new partition inherits it')
+  // A day of rows arriving in time order, as the service writes them, over many sessions.
+  await sql`insert into users (user_id, name, email, profile_at) values (6001, 'B', 'b@example.com', now()) on conflict do nothing`
+  await sql`insert into sessions (session_id, user_id) select g, 6001 from generate_series(600001, 600100) g on conflict do nothing`
+  await sql`insert into user_metrics (session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
+    select 600001 + g % 100, interval '1 second', true, false, 'neutral', timestamptz '2031-06-01T00:00:00Z' + g * interval '1 second'
+    from generate_series(0, 86399) g`
+  await sql`analyze user_metrics_p20310601`
+  const plan = (await sql.unsafe<Array<{ 'QUERY PLAN': string }>>(`explain (costs off) select count(*) from user_metrics
+    where "timestamp" >= '2031-06-01T10:00:00Z' and "timestamp" < '2031-06-01T11:00:00Z'`)).map(row => row['QUERY PLAN']).join('\n')
+  t.match(plan, /Bitmap Index Scan on user_metrics_p20310601_timestamp_idx/, 'an hour of a day, any session: the BRIN index, not a scan of the day')
+})
