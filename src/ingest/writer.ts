@@ -37,6 +37,7 @@ const UUID = 2950
 /** Raised by ingest_claims_held() (migration 004): a session claimed in one statement is another user's. */
 const CLAIM_REFUSED = 'MI409'
 const FOREIGN_KEY_VIOLATION = '23503'
+const UNIQUE_VIOLATION = '23505'
 
 /** Where a statement is built: the pool (one autocommit statement) or a transaction. */
 type Queries = Sql | TransactionSql
@@ -245,6 +246,18 @@ async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: One
  */
 async function writeMetricsOnly (sql: Sql, accepted: Accepted): Promise<BatchResult> {
   const { events, ids } = accepted
+  if (accepted.withIds) {
+    // Almost no flush holds an event stored before (only a client's retry does), and a plain
+    // insert costs PostgreSQL less than one that checks for conflicts first (no speculative
+    // insertion, no confirmation record per row). A retry fails it whole, and the checking
+    // insert sorts out which events were there already.
+    try {
+      await insertMetrics(sql, events, ids, { skipStored: false })
+      return batchResult(accepted.statuses)
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
+    }
+  }
   const stored = await insertMetrics(sql, events, ids)
   if (accepted.withIds) markStoredBefore(accepted, ids, new Set(stored.map(row => row.event_id)))
   return batchResult(accepted.statuses)
@@ -375,10 +388,12 @@ function upsertUsers (sql: Queries, users: readonly MetricEvent[]) {
 
 /**
  * The metrics; an event already stored (its event_id at its timestamp) is skipped, and the ids
- * inserted come back. Every flush runs this one: its arrays are literals built in one pass
- * (database/array-literal.ts) rather than through postgres.js's per-element serializer.
+ * inserted come back. With `skipStored: false`, a plain insert that fails whole (23505) on an event
+ * stored before, and returns nothing. Every flush runs one of the two: its arrays are literals
+ * built in one pass (database/array-literal.ts) rather than through postgres.js's per-element
+ * serializer.
  */
-function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array<string | null>) {
+function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array<string | null>, { skipStored = true } = {}) {
   const n = events.length
   const sessions: number[] = new Array(n)
   const talked: number[] = new Array(n)
@@ -407,8 +422,7 @@ function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array
       ${textArray(sentiment)}::text[],
       ${numberArray(at)}::float8[]
     ) as input(id, s, t, m, sp, v, ts)
-    on conflict (event_id, "timestamp") do nothing
-    returning event_id`
+    ${skipStored ? sql`on conflict (event_id, "timestamp") do nothing returning event_id` : sql``}`
 }
 
 /** Keeps events the database would not take, each with why, in one transaction of their own. */
