@@ -23,12 +23,13 @@ export interface SessionRow extends SessionDetails {
  */
 export const Filled = { device: 1, platform: 2, location: 4, start: 8, end: 16 } as const
 
-export function filledMask (details: SessionDetails): number {
-  return (details.device_id !== null ? Filled.device : 0) |
-    (details.platform !== null ? Filled.platform : 0) |
-    (details.location !== null ? Filled.location : 0) |
-    (details.start_time !== null ? Filled.start : 0) |
-    (details.end_time !== null ? Filled.end : 0)
+/** The Filled bits of a session row's details, or of an event's (where an absent detail is undefined). */
+export function filledMask (details: { [K in keyof SessionDetails]?: SessionDetails[K] | undefined }): number {
+  return (details.device_id != null ? Filled.device : 0) |
+    (details.platform != null ? Filled.platform : 0) |
+    (details.location != null ? Filled.location : 0) |
+    (details.start_time != null ? Filled.start : 0) |
+    (details.end_time != null ? Filled.end : 0)
 }
 
 /**

@@ -24,7 +24,7 @@ import { isMissingPartition } from '../database/errors.js'
 import { ErrorCode } from '../errors.js'
 import { ensurePartitions } from '../storage/partitions.js'
 import { knowNothing, type KnownRows } from './known-rows.js'
-import { Filled, sessionRows, userRows, type SessionRow } from './rows.js'
+import { filledMask, sessionRows, userRows, type SessionRow } from './rows.js'
 import type { MetricEvent } from './schema.js'
 
 // Array element types for sql.array() in the statements off the hot path: postgres.js cannot
@@ -141,7 +141,7 @@ function planOneStatement (events: readonly MetricEvent[], known: KnownRows): On
   for (const event of events) {
     const stored = known.session(event.session_id)
     if (stored !== undefined && stored.owner !== event.user_id) return undefined
-    if (stored === undefined || (eventFilledMask(event) & ~stored.filled) !== 0) (claiming ??= []).push(event)
+    if (stored === undefined || (filledMask(event) & ~stored.filled) !== 0) (claiming ??= []).push(event)
   }
   let sessions: SessionRow[] = []
   if (claiming !== undefined) {
@@ -159,15 +159,6 @@ function planOneStatement (events: readonly MetricEvent[], known: KnownRows): On
     if (profileAt === undefined || event.timestamp > profileAt) (newer ??= []).push(event)
   }
   return { accepted, sessions, users: newer === undefined ? [] : userRows(newer) }
-}
-
-/** rows.ts `filledMask` of an event's session details, without building the row. */
-function eventFilledMask (event: MetricEvent): number {
-  return (event.device_id != null ? Filled.device : 0) |
-    (event.platform != null ? Filled.platform : 0) |
-    (event.location != null ? Filled.location : 0) |
-    (event.start_time != null ? Filled.start : 0) |
-    (event.end_time != null ? Filled.end : 0)
 }
 
 /** Marks every event `isOwner` accepts as committed, but for repeats of an event_id. */
@@ -246,20 +237,18 @@ async function writeInOneStatement (sql: Sql, { accepted, sessions, users }: One
  */
 async function writeMetricsOnly (sql: Sql, accepted: Accepted): Promise<BatchResult> {
   const { events, ids } = accepted
-  if (accepted.withIds) {
-    // Almost no flush holds an event stored before (only a client's retry does), and a plain
-    // insert costs PostgreSQL less than one that checks for conflicts first (no speculative
-    // insertion, no confirmation record per row). A retry fails it whole, and the checking
-    // insert sorts out which events were there already.
-    try {
-      await insertMetrics(sql, events, ids, { skipStored: false })
-      return batchResult(accepted.statuses)
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
-    }
+  // Almost no flush holds an event stored before (only a client's retry does; an event without an
+  // id never conflicts), and a plain insert costs PostgreSQL less than one that checks for
+  // conflicts first (no speculative insertion, no confirmation record per row). A retry fails it
+  // whole, and the checking insert sorts out which events were there already.
+  try {
+    await insertMetrics(sql, events, ids, { skipStored: false })
+    return batchResult(accepted.statuses)
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
   }
   const stored = await insertMetrics(sql, events, ids)
-  if (accepted.withIds) markStoredBefore(accepted, ids, new Set(stored.map(row => row.event_id)))
+  markStoredBefore(accepted, ids, new Set(stored.map(row => row.event_id)))
   return batchResult(accepted.statuses)
 }
 
