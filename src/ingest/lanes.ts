@@ -15,7 +15,7 @@ import { RingBuffer, type RingBufferOptions } from './ring-buffer.js'
 
 export interface LanesOptions<T> extends Omit<RingBufferOptions<T>, 'concurrency'> {
   lanes: number
-  /** The key an item is routed by (the user id); items with one key always share a lane. */
+  /** The key an item of `spreadFrom` or more is routed by (the user id): such items with one key always share a lane. */
   keyOf: (item: T) => number
   /** Items that weigh at least this are spread by key; lighter ones go to the first lane. Default 1: all spread. */
   spreadFrom?: number
