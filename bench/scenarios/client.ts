@@ -57,7 +57,7 @@ async function run (context: ScenarioContext): Promise<ScenarioResult> {
       await warm.close({ timeoutMs: 60_000 })
       await waitForDrain(server.url)
       // As after every warm-up (http-scenario.ts): the users and sessions stay.
-      await (database.emptyMetrics ?? database.reset)()
+      await database.emptyMetrics()
     }
     const client = new IngestClient({ url: server.url, maxBatchEvents: BATCH, maxInFlight: IN_FLIGHT })
     const cpuBefore = readCpu(server.pid, database.serverPid)

@@ -45,9 +45,8 @@ export interface BenchDatabase {
    * Empties user_metrics and checkpoints, after a warm-up: the users and sessions it wrote stay,
    * as they would behind a service that has been running, so its row cache stays true and the
    * window measures the steady state rather than the cache refilling after rows vanished.
-   * Absent: reset() serves.
    */
-  emptyMetrics?: () => Promise<void>
+  emptyMetrics: () => Promise<void>
   /** Rows in user_metrics: one per stored event. */
   countEvents: () => Promise<number>
   stop: () => Promise<void>

@@ -43,24 +43,29 @@ export async function createGrowthDatabase (bench: BenchDatabase, name: string, 
   // Before keepHistory: nothing is kept, every metric counts.
   let history = { lastMetricId: '0', since: undefined as string | undefined }
 
+  const reset = async (): Promise<void> => {
+    if (history.since === undefined) {
+      await sql`truncate user_metrics, sessions, users restart identity`
+    } else {
+      // Metrics first: sessions are referenced by them, users by sessions.
+      await sql`delete from user_metrics where metric_id > ${history.lastMetricId}::bigint`
+      await sql`delete from sessions where created_at >= ${history.since}::timestamptz`
+      await sql`delete from users where created_at >= ${history.since}::timestamptz`
+      await sql`vacuum user_metrics, sessions, users`
+    }
+    await sql`checkpoint`.catch(() => {})
+  }
+
   return {
     ...bench,
     name,
     url: url.href,
     sql,
     statements: bench.statements && await enableStatements(sql),
-    reset: async () => {
-      if (history.since === undefined) {
-        await sql`truncate user_metrics, sessions, users restart identity`
-      } else {
-        // Metrics first: sessions are referenced by them, users by sessions.
-        await sql`delete from user_metrics where metric_id > ${history.lastMetricId}::bigint`
-        await sql`delete from sessions where created_at >= ${history.since}::timestamptz`
-        await sql`delete from users where created_at >= ${history.since}::timestamptz`
-        await sql`vacuum user_metrics, sessions, users`
-      }
-      await sql`checkpoint`.catch(() => {})
-    },
+    reset,
+    // Its own, never the bench database's that `...bench` carries: after a warm-up, what the
+    // warm-up wrote goes, as reset() removes it.
+    emptyMetrics: reset,
     countEvents: async () => {
       const [{ n }] = await sql<[{ n: number }]>`select count(*)::int as n from user_metrics where metric_id > ${history.lastMetricId}::bigint`
       return n

@@ -253,8 +253,7 @@ async function warmUp (plan: Plan, target: Target, context: ScenarioContext): Pr
   await loadFor(plan, target, context, 'warm-up', context.options.warmup)
   if (plan.stores) {
     await drainAll(target)
-    const { database } = context
-    await (database.emptyMetrics ?? database.reset)()
+    await context.database.emptyMetrics()
   }
   plan.body.rewind()
 }
