@@ -62,6 +62,18 @@ export interface ScenarioResult {
   growth?: GrowthStep
   /** A window of the replicas group: what the report's replicas section is built from. */
   replicas?: ReplicasStep
+  /** A server of the paired scenario: its req/s in each round, in round order. */
+  paired?: PairedWindows
+}
+
+/** The paired scenario's three servers (scenarios/paired.ts). */
+export const PairedContender = { ceiling: 'ceiling-http', floor: 'floor-durable', service: 'single-durable' } as const
+export type PairedContender = typeof PairedContender[keyof typeof PairedContender]
+
+export interface PairedWindows {
+  contender: PairedContender
+  /** req/s of its window in each round: round i of every contender ran within the same minute. */
+  rounds: number[]
 }
 
 /** The growth group's two schemas of user_metrics (scenarios/growth.ts says how each is built). */

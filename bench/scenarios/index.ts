@@ -18,6 +18,7 @@ import { ceilingCopy } from './ceiling-copy.js'
 import { clientScenario } from './client.js'
 import { growthScenario } from './growth.js'
 import { growthUpgrade } from './growth-upgrade.js'
+import { pairedScenario } from './paired.js'
 import { replicasScenario } from './replicas.js'
 
 const SINGLE: BodySpec = { kind: BodyKind.single, events: 1 }
@@ -35,6 +36,7 @@ export const SCENARIOS: readonly Scenario[] = [
   bareCommit,
   httpScenario({ name: 'naive', body: SINGLE, env: { FLUSH_MAX_ROWS: '1' }, description: "The origin's design, one transaction per request: the service with FLUSH_MAX_ROWS=1" }),
   httpScenario(SINGLE_DURABLE),
+  pairedScenario,
   httpScenario({ name: 'hot-keys', body: HOT_KEYS, description: 'POST /data, durable, all traffic on 10 users and 20 sessions: single-durable with contended upserts' }),
   httpScenario({ name: 'single-buffered', body: SINGLE, env: { ACK_MODE: AckMode.buffered }, description: 'POST /data, ACK_MODE=buffered: 202 once buffered, committed after' }),
   httpScenario({ name: 'single-stream', body: SINGLE, stream: true, description: 'POST /data, ACK_MODE=stream (ROLE=all, one nats-server, R1): 202 once JetStream holds it, written from the stream after' }),

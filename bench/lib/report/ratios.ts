@@ -3,7 +3,7 @@
  * the target it was built for (issues 11 and 12). Informational: figures never fail a run (the no-loss
  * check does).
  */
-import { GrowthSchema, type GrowthStep, type ScenarioResult } from '../scenario.js'
+import { GrowthSchema, PairedContender, type GrowthStep, type ScenarioResult } from '../scenario.js'
 
 export interface Comparison {
   name: string
@@ -41,6 +41,35 @@ function ratio (results: readonly ScenarioResult[], top: string, bottom: string,
   if (a === undefined || b === undefined || b === 0) return { name, unit: '×', target, detail: `needs ${top} and ${bottom} in the same run` }
   const value = a / b
   return { name, value, unit: '×', target, ...(atLeast !== undefined ? { met: value >= atLeast } : {}), detail: `${round(a)} ÷ ${round(b)} ${figure.unit}` }
+}
+
+/** The middle value; the mean of the two middle ones for an even count. */
+export function median (values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * top ÷ bottom from the paired scenario: the ratio of each round (windows seconds apart), and
+ * their median as the figure.
+ */
+function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender, atLeast: number | undefined): Comparison {
+  const name = `${top} ÷ ${bottom}, paired windows (req/s)`
+  const target = atLeast === undefined ? 'none' : `≥ ${atLeast}×`
+  const a = results.find(r => r.paired?.contender === top)?.paired?.rounds
+  const b = results.find(r => r.paired?.contender === bottom)?.paired?.rounds
+  if (a === undefined || b === undefined || a.length === 0 || a.length !== b.length || b.includes(0)) return { name, unit: '×', target, detail: 'needs the paired scenario' }
+  const each = a.map((x, i) => x / b[i]!)
+  const value = median(each)
+  return {
+    name,
+    value,
+    unit: '×',
+    target,
+    ...(atLeast !== undefined ? { met: value >= atLeast } : {}),
+    detail: `median of ${each.length} round${each.length === 1 ? '' : 's'}: ${each.map(x => x.toFixed(2)).join(', ')} (${round(median(a))} ÷ ${round(median(b))} req/s, the medians)`
+  }
 }
 
 function durableP99 (results: readonly ScenarioResult[], atMostMs: number): Comparison {
@@ -121,6 +150,11 @@ export function compare (results: readonly ScenarioResult[]): Comparison[] {
     ratio(results, 'single-durable', 'ceiling-http', REQUESTS, 0.6),
     // The same, with every event on a handful of users and sessions: the upserts contend.
     ratio(results, 'hot-keys', 'ceiling-http', REQUESTS, 0.6),
+    // The same two in alternating windows, and the service against the least durable writer.
+    pairedRatio(results, PairedContender.service, PairedContender.ceiling, 0.6),
+    pairedRatio(results, PairedContender.service, PairedContender.floor, undefined),
+    // Where the least durable writer on this schema stands: what is the database's and the machine's.
+    pairedRatio(results, PairedContender.floor, PairedContender.ceiling, undefined),
     ratio(results, 'single-durable', 'naive', EVENTS, 7),
     ratio(results, 'batch-1000', 'ceiling-copy', EVENTS, 0.5),
     durableP99(results, 50),

@@ -1,7 +1,7 @@
 /**
  * The processes under load: the real service (dist/server.js, what `npm start` and the Docker
- * image run) and the ceiling server, each a child process (harness/service-process.ts) so both
- * are measured the same way.
+ * image run), the ceiling server and the floor server, each a child process
+ * (harness/service-process.ts) so all are measured the same way.
  */
 import { existsSync, statSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
@@ -13,6 +13,7 @@ import { freePort } from '../../../harness/free-port.js'
 /** The compiled entry point: the same file `npm start` and the Docker image run. */
 export const ENTRY = fileURLToPath(new URL('../../../dist/server.js', import.meta.url))
 const CEILING_ENTRY = fileURLToPath(new URL('./ceiling-server.ts', import.meta.url))
+const FLOOR_ENTRY = fileURLToPath(new URL('./floor-server.ts', import.meta.url))
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url))
 const START_TIMEOUT_MS = 60_000
 // A drain of a full buffer at the end of a batch scenario takes seconds; a minute means it hangs.
@@ -70,4 +71,9 @@ export async function startService (env: Record<string, string>, options: StartO
 /** ceiling-server.ts (Fastify, the event schema, a no-op handler), through this process's tsx loader. */
 export async function startCeilingServer (options: StartOptions): Promise<RunningServer> {
   return await startProcess(CEILING_ENTRY, {}, options)
+}
+
+/** floor-server.ts (the least durable writer on this schema) on `databaseUrl`, through this process's tsx loader. */
+export async function startFloorServer (databaseUrl: string, options: StartOptions): Promise<RunningServer> {
+  return await startProcess(FLOOR_ENTRY, { DATABASE_URL: databaseUrl }, options)
 }
