@@ -5,6 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { RowCacheLookups } from './ingest/known-rows.js'
 import { FLUSH_TRIGGERS } from './ingest/ring-buffer.js'
 
 export const RejectReason = {
@@ -44,6 +45,8 @@ export interface MetricSources {
   flushesInFlight: () => number
   ready: () => boolean
   httpConnections: () => number
+  /** The row cache's running totals: counted there as plain numbers (two lookups an event), copied here at scrape time. */
+  rowCacheLookups: () => Readonly<RowCacheLookups>
 }
 
 /** What the last look at the stream and its consumer found (ACK_MODE=stream). */
@@ -72,7 +75,8 @@ export function createMetrics () {
     bufferHighWater: () => 0,
     flushesInFlight: () => 0,
     ready: () => false,
-    httpConnections: () => 0
+    httpConnections: () => 0,
+    rowCacheLookups: () => ({ sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } })
   }
 
   const metrics = {
@@ -168,7 +172,15 @@ export function createMetrics () {
       name: 'ingest_row_cache_lookups_total',
       help: 'Lookups of the sessions and users a process knows are stored (ROW_CACHE_ENTRIES): a hit is a row a flush need not write',
       labelNames: ['table', 'result'] as const,
-      registers
+      registers,
+      collect () {
+        const totals = sources.rowCacheLookups()
+        this.reset()
+        for (const table of ['sessions', 'users'] as const) {
+          this.inc({ table, result: 'hit' }, totals[table].hit)
+          this.inc({ table, result: 'miss' }, totals[table].miss)
+        }
+      }
     }),
     partitionsCreated: new Counter({
       name: 'ingest_partitions_created_total',

@@ -17,9 +17,10 @@ export interface KnownSession {
   filled: number
 }
 
-export interface KnownRowsCounts {
-  hit: (table: 'sessions' | 'users') => void
-  miss: (table: 'sessions' | 'users') => void
+/** Lookups since the process started, by table and result: running totals, read at scrape time. */
+export interface RowCacheLookups {
+  sessions: { hit: number, miss: number }
+  users: { hit: number, miss: number }
 }
 
 export interface KnownRows {
@@ -30,6 +31,8 @@ export interface KnownRows {
   rememberProfileAt: (userId: number, atLeast: number) => void
   /** Forgets everything: some of it is no longer stored. */
   clear: () => void
+  /** Every session() and profileAt() so far, counted; plain numbers, so a lookup costs no metric call. */
+  readonly lookups: Readonly<RowCacheLookups>
 }
 
 /** Knows nothing: every flush writes every row (ROW_CACHE_ENTRIES=0, and the writer's default). */
@@ -38,25 +41,28 @@ export const knowNothing: KnownRows = {
   profileAt: () => undefined,
   rememberSession: () => {},
   rememberProfileAt: () => {},
-  clear: () => {}
+  clear: () => {},
+  lookups: { sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } }
 }
 
 /** A bounded LRU of each kind of fact, `entries` each. */
-export function knownRowsCache (entries: number, counts?: KnownRowsCounts): KnownRows {
+export function knownRowsCache (entries: number): KnownRows {
   if (entries === 0) return knowNothing
   const sessions = new LRUCache<number, KnownSession>({ max: entries })
   const users = new LRUCache<number, number>({ max: entries })
+  const lookups: RowCacheLookups = { sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } }
   return {
+    lookups,
     session (sessionId) {
       const known = sessions.get(sessionId)
-      if (known === undefined) counts?.miss('sessions')
-      else counts?.hit('sessions')
+      if (known === undefined) lookups.sessions.miss++
+      else lookups.sessions.hit++
       return known
     },
     profileAt (userId) {
       const known = users.get(userId)
-      if (known === undefined) counts?.miss('users')
-      else counts?.hit('users')
+      if (known === undefined) lookups.users.miss++
+      else lookups.users.hit++
       return known
     },
     rememberSession (sessionId, known) {

@@ -58,15 +58,7 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
   const clock = options.clock ?? systemClock
   const ackMode = options.ACK_MODE
   let accepting = true
-  // Bound children: a lookup per row per flush must not hash a label set each time.
-  const lookups = {
-    sessions: { hit: metrics.rowCacheLookups.labels('sessions', 'hit'), miss: metrics.rowCacheLookups.labels('sessions', 'miss') },
-    users: { hit: metrics.rowCacheLookups.labels('users', 'hit'), miss: metrics.rowCacheLookups.labels('users', 'miss') }
-  }
-  const known = knownRowsCache(options.ROW_CACHE_ENTRIES, {
-    hit: table => { lookups[table].hit.inc() },
-    miss: table => { lookups[table].miss.inc() }
-  })
+  const known = knownRowsCache(options.ROW_CACHE_ENTRIES)
 
   const flusher = new Flusher({
     ackMode,
@@ -101,6 +93,7 @@ export const ingestPlugin = fp<IngestOptions>(async (app, options) => {
   metrics.bufferCapacity.set(buffer.capacity)
   metrics.sources.bufferSize = () => buffer.size
   metrics.sources.flushesInFlight = () => buffer.flushesInFlight
+  metrics.sources.rowCacheLookups = () => known.lookups
 
   function submit (events: readonly MetricEvent[]): Admission {
     if (!accepting) return { status: 'closing' }

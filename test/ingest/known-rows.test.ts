@@ -4,13 +4,17 @@ import { Lanes, laneOf } from '../../src/ingest/lanes.js'
 import { Filled } from '../../src/ingest/rows.js'
 
 t.test('a session is remembered with its owner; filled details only accumulate', async t => {
-  const counted: string[] = []
-  const known = knownRowsCache(10, { hit: table => counted.push(`${table} hit`), miss: table => counted.push(`${table} miss`) })
+  const known = knownRowsCache(10)
   t.equal(known.session(1), undefined, 'unknown at first')
   known.rememberSession(1, { owner: 7, filled: Filled.device })
   known.rememberSession(1, { owner: 7, filled: Filled.platform })
   t.same(known.session(1), { owner: 7, filled: Filled.device | Filled.platform }, 'a later, narrower read never forgets a bit')
-  t.same(counted, ['sessions miss', 'sessions hit'], 'hits and misses are counted')
+  t.same(known.lookups, { sessions: { hit: 1, miss: 1 }, users: { hit: 0, miss: 0 } }, 'hits and misses are counted, by table')
+  known.profileAt(3)
+  known.rememberProfileAt(3, 100)
+  known.profileAt(3)
+  known.profileAt(3)
+  t.same(known.lookups.users, { hit: 2, miss: 1 })
 })
 
 t.test('a user\'s profile_at is a lower bound: it only grows', async t => {
@@ -38,6 +42,7 @@ t.test('clear forgets sessions and users alike; the cache is bounded', async t =
   t.equal(knowNothing.session(1), undefined)
   t.equal(knowNothing.profileAt(1), undefined)
   knowNothing.clear()
+  t.same(knowNothing.lookups, { sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } }, 'the cache that is off counts nothing')
 })
 
 t.test('lanes: one user always in one lane, users spread over the lanes, one capacity', async t => {
