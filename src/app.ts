@@ -35,6 +35,9 @@ export const serverOptions = {
   requestIdHeader: 'x-request-id'
 } as const
 
+/** The levels at which a request's info line is written (the route's own level: warn for probes). */
+const LOGS_INFO: ReadonlySet<string> = new Set(['trace', 'debug', 'info'])
+
 /**
  * The app as a plugin tree: database → metrics → stream → ingest → routes. Fastify runs onClose
  * hooks last-registered-first, so shutdown drains the buffer before the stream's connection and
@@ -75,8 +78,11 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
       durations.set(key, duration)
     }
     duration.observe(elapsedMs / 1000)
-    // The route's logLevel (warn for probes and scrapes) keeps health checks out of the log.
-    request.log.info({ method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(elapsedMs * 100) / 100 }, 'request')
+    // The route's logLevel (warn for probes and scrapes) keeps health checks out of the log; below
+    // info, the line's fields are not even gathered.
+    if (LOGS_INFO.has(request.log.level)) {
+      request.log.info({ method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(elapsedMs * 100) / 100 }, 'request')
+    }
     done()
   })
 

@@ -79,9 +79,7 @@ export class Flusher {
   readonly flush = async (pending: Pending[], trigger: FlushTrigger): Promise<void> => {
     const { metrics } = this.#options
     const stopTimer = metrics.flushDuration.startTimer()
-    const events = pending.length === 1 ? pending[0]!.events : pending.flatMap(p => p.events)
-    // Wall-clock receipt times, kept with any event the database refuses.
-    const receivedAt = pending.flatMap(p => p.events.map(() => performance.timeOrigin + p.receivedAt))
+    const { events, receivedAt } = gather(pending)
     metrics.flushRows.observe(events.length)
     const attempt = await this.#writeWithRetries(events, receivedAt)
     stopTimer()
@@ -147,6 +145,24 @@ export class Flusher {
     }
     return { written: false, failure: refused ? 'failed' : 'unavailable' }
   }
+}
+
+/**
+ * The flush's events in request order, and each one's wall-clock receipt time (kept with any event
+ * the database refuses): one pass, two arrays, however many requests.
+ */
+function gather (pending: readonly Pending[]): { events: readonly MetricEvent[], receivedAt: number[] } {
+  const only = pending.length === 1 ? pending[0]!.events : undefined
+  const events: MetricEvent[] = []
+  const receivedAt: number[] = []
+  for (const p of pending) {
+    const at = performance.timeOrigin + p.receivedAt
+    for (const event of p.events) {
+      if (only === undefined) events.push(event)
+      receivedAt.push(at)
+    }
+  }
+  return { events: only ?? events, receivedAt }
 }
 
 /** Hands each request its own slice of the batch's statuses, and records its commit latency. */

@@ -165,8 +165,11 @@ function planOneStatement (events: readonly MetricEvent[], known: KnownRows): On
 function acceptAll (events: readonly MetricEvent[], isOwner: (event: MetricEvent) => boolean): Accepted {
   const statuses: EventStatus[] = new Array(events.length)
   const accepted: Accepted = { statuses, events: [], positions: [], ids: [], withIds: false }
-  // An event is its id and its timestamp (the unique key of migration 005), here as there.
-  let seenIds: Set<string> | undefined
+  // An event is its id and its timestamp (the unique key of migration 005), here as there: an id
+  // maps to the first timestamp it came with, and only an id seen at several goes by id@timestamp
+  // (a key that costs a number's conversion to text, which every event would otherwise pay).
+  let firstAt: Map<string, number> | undefined
+  let laterAt: Set<string> | undefined
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!
     if (!isOwner(event)) {
@@ -176,13 +179,18 @@ function acceptAll (events: readonly MetricEvent[], isOwner: (event: MetricEvent
     let id: string | null = null
     if (event.event_id !== undefined) {
       id = event.event_id.toLowerCase()
-      const key = `${id}@${event.timestamp}`
-      seenIds ??= new Set()
-      if (seenIds.has(key)) {
-        statuses[i] = EventStatus.duplicate
-        continue
+      firstAt ??= new Map()
+      const first = firstAt.get(id)
+      if (first === undefined) {
+        firstAt.set(id, event.timestamp)
+      } else {
+        const key = `${id}@${event.timestamp}`
+        if (first === event.timestamp || laterAt?.has(key) === true) {
+          statuses[i] = EventStatus.duplicate
+          continue
+        }
+        (laterAt ??= new Set()).add(key)
       }
-      seenIds.add(key)
       accepted.withIds = true
     }
     statuses[i] = EventStatus.committed
