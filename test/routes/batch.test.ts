@@ -195,6 +195,16 @@ t.test('repeats of one event_id inside a single batch are stored once', async t 
   t.equal(await count(), 1)
 })
 
+t.test('one event_id at two timestamps in a batch is two events; each repeated is a duplicate', async t => {
+  const { app } = await buildTestApp(t, db.url)
+  const id = randomUUID()
+  const at = Date.now() / 1000
+  const payload = [at, at - 60, at - 60, at, at - 120].map((timestamp, i) => event({ event_id: i === 3 ? id.toUpperCase() : id, timestamp }))
+  const res = await app.inject({ method: 'POST', url: '/data/batch', payload })
+  t.same(res.json(), { status: 'success', accepted: 3, duplicates: 2, rejected: [] }, 'the unique key is (event_id, timestamp), as in the database')
+  t.same(await sql`select count(*)::int as n from user_metrics where event_id = ${id}`, [{ n: 3 }])
+})
+
 t.test('event_id must be a UUID', async t => {
   const { app } = await buildTestApp(t, db.url)
   const res = await app.inject({ method: 'POST', url: '/data', payload: event({ event_id: 'retry-1' }) })
