@@ -44,7 +44,8 @@ export async function checkBuild (): Promise<void> {
   if (newer.length > 0) console.warn(`warning: src/ changed since dist/ was built (${newer.slice(0, 3).join(', ')}…): \`npm run build\` to measure the current code`)
 }
 
-async function startProcess (entry: string, env: Record<string, string>, options: StartOptions): Promise<RunningServer> {
+/** Any server entry point (a .js file, or .ts through this process's loader) with `env` on top of the port and log level. */
+export async function startProcess (entry: string, env: Record<string, string>, options: StartOptions): Promise<RunningServer> {
   const url = `http://127.0.0.1:${await freePort()}`
   const server = new ServiceProcess({
     entry,
