@@ -388,9 +388,10 @@ function upsertUsers (sql: Queries, users: readonly MetricEvent[]) {
  * inserted come back. With `skipStored: false`, a plain insert that fails whole (23505) on an event
  * stored before, and returns nothing. Every flush runs one of the two: its arrays are literals
  * built in one pass (database/array-literal.ts) rather than through postgres.js's per-element
- * serializer.
+ * serializer. `ids`: each event's event_id, lower case, or null. Exported for the bench, whose
+ * floor server and row-costs measure this very statement.
  */
-function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array<string | null>, { skipStored = true } = {}) {
+export function insertMetrics (sql: Queries, events: readonly MetricEvent[], ids: Array<string | null>, { skipStored = true } = {}) {
   const n = events.length
   const sessions: number[] = new Array(n)
   const talked: number[] = new Array(n)

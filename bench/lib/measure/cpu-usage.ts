@@ -12,7 +12,8 @@ import { processTree } from '../run/pinning.js'
 // USER_HZ: the unit of /proc/<pid>/stat's utime and stime; 100 on every Linux Node supports.
 const TICKS_PER_SECOND = 100
 
-function processSeconds (pid: number): number {
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+export function processSeconds (pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after "(comm)": state is 3rd, utime 14th and stime 15th of the whole line.

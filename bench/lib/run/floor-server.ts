@@ -2,9 +2,10 @@
  * The least a durable single-event route can do on this schema — the floor under the service's
  * cost, as the ceiling server is the roof over it. The same Fastify, event schema and ajv options
  * as the service; then one queue, flushed back to back over one connection, each flush one plain
- * INSERT into user_metrics whose 200s go out once it has committed. Sessions and users it has not
- * seen are inserted first (ON CONFLICT DO NOTHING). Nothing else: no row cache but a set of
- * session ids, no lanes, retries, metrics, logging, 409s or duplicate answers.
+ * INSERT into user_metrics (the service's own, src/ingest/writer.ts) whose 200s go out once it has
+ * committed. Sessions and users it has not seen are inserted first (ON CONFLICT DO NOTHING).
+ * Nothing else: no row cache but a set of session ids, no lanes, retries, metrics, logging, 409s
+ * or duplicate answers.
  *
  * A measuring stick, not a service: a session claimed by two users, a retried event_id or a
  * database that goes away answer 503 (or store the wrong owner) where the service answers
@@ -17,12 +18,13 @@ import Fastify from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import pino from 'pino'
 import { serverOptions } from '../../../src/app.js'
-import { booleanArray, numberArray, textArray, uuidArray } from '../../../src/database/array-literal.js'
+import { numberArray, textArray } from '../../../src/database/array-literal.js'
 import { connect } from '../../../src/database/client.js'
 import { ErrorCode, errorBody } from '../../../src/errors.js'
 import { ErrorSchema, SuccessSchema } from '../../../src/http/responses.js'
 import type { MetricEvent } from '../../../src/ingest/schema.js'
 import { EventSchema } from '../../../src/ingest/schema.js'
+import { insertMetrics } from '../../../src/ingest/writer.js'
 
 interface Waiting {
   event: MetricEvent
@@ -53,15 +55,6 @@ async function insertNew (events: readonly MetricEvent[]): Promise<void> {
   for (const e of fresh) seenSessions.add(e.session_id)
 }
 
-async function insertMetrics (events: readonly MetricEvent[]): Promise<void> {
-  await sql`insert into user_metrics (event_id, session_id, talked_time, microphone_used, speaker_used, voice_sentiment, "timestamp")
-    select id, s, make_interval(secs => t), m, sp, v, to_timestamp(ts)
-    from unnest(${uuidArray(events.map(e => e.event_id?.toLowerCase() ?? null))}::uuid[], ${numberArray(events.map(e => e.session_id))}::int8[],
-      ${numberArray(events.map(e => e.talked_time))}::float8[], ${booleanArray(events.map(e => e.microphone_used))}::bool[],
-      ${booleanArray(events.map(e => e.speaker_used))}::bool[], ${textArray(events.map(e => e.voice_sentiment))}::text[],
-      ${numberArray(events.map(e => e.timestamp))}::float8[]) as input(id, s, t, m, sp, v, ts)`
-}
-
 /** Everything queued, a flush at a time, until the queue is empty. */
 async function flush (): Promise<void> {
   while (queue.length > 0) {
@@ -72,7 +65,8 @@ async function flush (): Promise<void> {
     try {
       const events = batch.map(w => w.event)
       await insertNew(events)
-      await insertMetrics(events)
+      // The service's own statement, in its steady-state form: a plain INSERT.
+      await insertMetrics(sql, events, events.map(e => e.event_id?.toLowerCase() ?? null), { skipStored: false })
     } catch {
       committed = false
     }
