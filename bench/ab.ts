@@ -14,15 +14,12 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { AckMode } from '../src/config.js'
-import { runLoad } from './lib/load/autocannon.js'
 import { BodyKind, bodySource } from './lib/load/bodies.js'
-import { cpuUsage, readCpu } from './lib/measure/cpu-usage.js'
-import { waitForDrain } from './lib/measure/drain.js'
-import { checkNoLoss } from './lib/measure/no-loss.js'
 import { median } from './lib/report/ratios.js'
+import { alternate, type Contender, type Window } from './lib/run/alternating.js'
 import { openBenchDatabase } from './lib/run/database.js'
 import { choosePinning } from './lib/run/pinning.js'
-import { startProcess, type RunningServer } from './lib/run/processes.js'
+import { startProcess } from './lib/run/processes.js'
 
 const { values, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '8' }, window: { type: 'string', default: '6' }, warmup: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' } },
@@ -32,53 +29,38 @@ if (positionals.length !== 2) {
   console.error('usage: npx tsx bench/ab.ts <A: dist/server.js of one build> <B: of the other> [--rounds 8] [--window 6] [--warmup 5] [--connections 100]')
   process.exit(2)
 }
-const rounds = Number(values.rounds)
-const seconds = Number(values.window)
-const connections = Number(values.connections)
-
-interface Side { name: string, server: RunningServer, rps: number[], serviceMicros: number[], databaseMicros: number[] }
+const windowSeconds = Number(values.window)
 
 const database = await openBenchDatabase(choosePinning(false))
-const sides: Side[] = []
-let failed = false
+const sides: Contender[] = []
+let windows: Window[][]
 try {
   for (const [i, entry] of positionals.entries()) {
     const server = await startProcess(resolve(entry), { DATABASE_URL: database.url, ACK_MODE: AckMode.durable }, {})
-    sides.push({ name: `${i === 0 ? 'A' : 'B'} ${entry}`, server, rps: [], serviceMicros: [], databaseMicros: [] })
+    sides.push({ name: `${i === 0 ? 'A' : 'B'} ${entry}`, server, stores: true })
   }
-  const body = bodySource({ kind: BodyKind.single, events: 1 }, { seconds })
-  const progress = (): void => {}
-  for (const side of sides) await runLoad({ label: 'warm-up', url: `${side.server.url}/data`, connections, seconds: Number(values.warmup), body, progress })
-  for (const side of sides) await waitForDrain(side.server.url)
-  for (let round = 0; round < rounds; round++) {
-    await database.emptyMetrics()
-    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-      const rowsBefore = await database.countEvents()
-      const cpuBefore = readCpu([side.server.pid], database.serverPid, {})
-      const load = await runLoad({ label: side.name, url: `${side.server.url}/data`, connections, seconds, body, progress })
-      const cpu = cpuUsage(cpuBefore, readCpu([side.server.pid], database.serverPid, {}))
-      const storedAtEnd = await database.countEvents() - rowsBefore
-      await waitForDrain(side.server.url)
-      const noLoss = checkNoLoss({ ackMode: AckMode.durable, eventsPerRequest: 1, ok: load.ok, sent: load.sent, responses: load.responses, storedAtEnd, storedAfterDrain: await database.countEvents() - rowsBefore })
-      if (!noLoss.passed || load.firstUnexpected !== undefined) {
-        failed = true
-        console.error(`${side.name}, round ${round + 1}: ${noLoss.message}${load.firstUnexpected !== undefined ? `; unexpected ${load.firstUnexpected.statusCode}` : ''}`)
-      }
-      side.rps.push(load.requestsPerSecond)
-      side.serviceMicros.push((cpu.serverCores ?? 0) * 1e6 / load.requestsPerSecond)
-      side.databaseMicros.push((cpu.databaseCores ?? 0) * 1e6 / load.requestsPerSecond)
-      console.log(`round ${round + 1} ${side.name}: ${Math.round(load.requestsPerSecond)} req/s, stolen by the host ${cpu.stealCores} cores`)
-    }
-  }
+  windows = await alternate(sides, {
+    database,
+    body: bodySource({ kind: BodyKind.single, events: 1 }, { seconds: windowSeconds }),
+    connections: Number(values.connections),
+    rounds: Number(values.rounds),
+    windowSeconds,
+    warmupSeconds: Number(values.warmup),
+    progress: line => { if (line.includes(' round ') && !line.includes('/s  (mean')) console.log(line) }
+  })
 } finally {
   await Promise.all(sides.map(async side => await side.server.stop()))
   await database.stop()
 }
 
-const [a, b] = sides as [Side, Side]
-const ratios = a.rps.map((x, i) => b.rps[i]! / x)
-for (const side of sides) {
-  console.log(`${side.name}: req/s ${side.rps.map(Math.round).join(', ')} — median ${Math.round(median(side.rps))}; CPU µs/request service ${median(side.serviceMicros).toFixed(1)}, PostgreSQL ${median(side.databaseMicros).toFixed(1)} (medians)`)
+const rps = windows.map(side => side.map(w => w.load.requestsPerSecond))
+for (const [i, side] of sides.entries()) {
+  const micros = (cores: (w: Window) => number | undefined): string => median(windows[i]!.map(w => (cores(w) ?? 0) * 1e6 / w.load.requestsPerSecond)).toFixed(1)
+  console.log(`${side.name}: req/s ${rps[i]!.map(Math.round).join(', ')} — median ${Math.round(median(rps[i]!))}; CPU µs/request service ${micros(w => w.cpu.serverCores)}, PostgreSQL ${micros(w => w.cpu.databaseCores)} (medians)`)
 }
+const ratios = rps[0]!.map((a, round) => rps[1]![round]! / a)
 console.log(`B ÷ A by round: ${ratios.map(r => r.toFixed(3)).join(', ')} — median ${median(ratios).toFixed(3)}`)
-if (failed) process.exit(1)
+if (windows.flat().some(w => w.noLoss?.passed === false)) {
+  console.error('no-loss check FAILED in a window (above)')
+  process.exit(1)
+}

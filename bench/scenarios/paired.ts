@@ -2,21 +2,19 @@
  * single-durable between its roof and its floor, in the same minutes. The ceiling server (no
  * handler), the floor server (the least durable writer on this schema: lib/run/floor-server.ts)
  * and the service run at once on the bench database and take the load in turn: short windows,
- * round after round, each round in another order.
+ * round after round, each round in another order (lib/run/alternating.ts).
  *
  * The plain scenarios measure ceiling-http and single-durable minutes apart, and the CPU the host
  * steals from this VM moves by the minute: the same code has measured 0.49× and 0.55× of the
  * ceiling in two runs an hour apart. Here the drift falls on all three alike and each round's
  * ratio comes from windows seconds apart; the comparisons report the median of the rounds' ratios,
- * and each round's. Every round starts on an empty user_metrics (users and sessions stay), and
- * every window of the two storing servers is checked for loss.
+ * and each round's.
  */
 import { AckMode } from '../../src/config.js'
-import { runLoad, type LoadResult } from '../lib/load/autocannon.js'
 import { BodyKind, bodySource } from '../lib/load/bodies.js'
-import { cpuPerEvent, cpuUsage, formatCpu, readCpu, type CpuUsage } from '../lib/measure/cpu-usage.js'
-import { waitForDrain } from '../lib/measure/drain.js'
-import { checkNoLoss, type NoLossCheck } from '../lib/measure/no-loss.js'
+import { cpuPerEvent, formatCpu } from '../lib/measure/cpu-usage.js'
+import type { NoLossCheck } from '../lib/measure/no-loss.js'
+import { alternate, type Window } from '../lib/run/alternating.js'
 import { startCeilingServer, startFloorServer, startService, type RunningServer } from '../lib/run/processes.js'
 import { PairedContender, type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js'
 
@@ -32,14 +30,6 @@ const ENTRY: Record<PairedContender, string> = {
   [PairedContender.service]: 'dist/server.js'
 }
 
-interface Window {
-  round: number
-  load: LoadResult
-  cpu: CpuUsage
-  /** The storing servers': rows this window added, and the check against its 2xx answers. */
-  noLoss?: NoLossCheck
-}
-
 interface Running {
   contender: PairedContender
   server: RunningServer
@@ -47,12 +37,6 @@ interface Running {
   windows: Window[]
   /** VmHWM once the rounds are over, warm-up included. */
   peakRssBytes?: number | undefined
-}
-
-/** Round r's order: the contenders rotated by r, so each takes each place in turn. */
-export function roundOrder<T> (items: readonly T[], round: number): T[] {
-  const shift = round % items.length
-  return [...items.slice(shift), ...items.slice(0, shift)]
 }
 
 async function startAll ({ database, pinning, options }: ScenarioContext): Promise<Running[]> {
@@ -80,53 +64,26 @@ async function run (context: ScenarioContext): Promise<ScenarioResult[]> {
   const { options, database, progress } = context
   await database.reset()
   const running = await startAll(context)
-  const body = bodySource({ kind: BodyKind.single, events: 1 }, { seconds: options.duration })
-  const load = async (r: Running, phase: string, seconds: number): Promise<LoadResult> =>
-    await runLoad({ label: `${GROUP}/${r.contender} ${phase}`, url: `${r.server.url}/data`, connections: options.connections, seconds, body, progress })
   const rounds = options.smoke ? 1 : ROUNDS
   const seconds = Math.min(WINDOW_SECONDS, options.duration)
   try {
-    if (options.warmup > 0) {
-      for (const r of running) await load(r, 'warm-up', options.warmup)
-      for (const r of running) if (r.stores) await waitForDrain(r.server.url)
-      await database.emptyMetrics()
-    }
-    for (let round = 0; round < rounds; round++) {
-      // Each round on an empty user_metrics, as each plain scenario's window: a table grown by the
-      // rounds before would cost the storing servers more in later rounds, and the ceiling nothing.
-      if (round > 0) await database.emptyMetrics()
-      for (const r of roundOrder(running, round)) r.windows.push(await measureWindow(r, round, context, async () => await load(r, `round ${round + 1}/${rounds}`, seconds)))
-    }
-    for (const r of running) r.peakRssBytes = r.server.peakRssBytes()
+    const windows = await alternate(running.map(r => ({ name: `${GROUP}/${r.contender}`, server: r.server, stores: r.stores })), {
+      database,
+      body: bodySource({ kind: BodyKind.single, events: 1 }, { seconds: options.duration }),
+      connections: options.connections,
+      rounds,
+      windowSeconds: seconds,
+      warmupSeconds: options.warmup,
+      progress
+    })
+    running.forEach((r, i) => {
+      r.windows = windows[i]!
+      r.peakRssBytes = r.server.peakRssBytes()
+    })
   } finally {
     await Promise.all(running.map(async r => await r.server.stop()))
   }
   return running.map(r => resultOf(r, context, { rounds, seconds }))
-}
-
-async function measureWindow (r: Running, round: number, { database, progress }: ScenarioContext, load: () => Promise<LoadResult>): Promise<Window> {
-  const rowsBefore = r.stores ? await database.countEvents() : 0
-  const cpuBefore = readCpu([r.server.pid], database.serverPid, {})
-  const result = await load()
-  const cpu = cpuUsage(cpuBefore, readCpu([r.server.pid], database.serverPid, {}))
-  progress(`${GROUP}/${r.contender} round ${round + 1}: ${Math.round(result.requestsPerSecond)} req/s; ${formatCpu(cpu)}`)
-  if (result.firstUnexpected !== undefined) {
-    throw new Error(`${GROUP}/${r.contender}: unexpected answer ${result.firstUnexpected.statusCode} ${result.firstUnexpected.body}`)
-  }
-  if (!r.stores) return { round, load: result, cpu }
-  const storedAtEnd = await database.countEvents() - rowsBefore
-  await waitForDrain(r.server.url)
-  const noLoss = checkNoLoss({
-    ackMode: AckMode.durable,
-    eventsPerRequest: 1,
-    ok: result.ok,
-    sent: result.sent,
-    responses: result.responses,
-    storedAtEnd,
-    storedAfterDrain: await database.countEvents() - rowsBefore
-  })
-  if (!noLoss.passed) progress(`${GROUP}/${r.contender} round ${round + 1} no-loss: ${noLoss.message}`)
-  return { round, load: result, cpu, noLoss }
 }
 
 /** The window with the median req/s (the lower middle of an even count). */
