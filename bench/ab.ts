@@ -7,6 +7,9 @@
  *
  *   npx tsx bench/ab.ts ../before/dist/server.js dist/server.js [--rounds 8] [--window 6] [--warmup 5]
  *
+ * Or one build under two settings: `npx tsx bench/ab.ts dist/server.js dist/server.js --b-env
+ * FLUSH_CONCURRENCY=1` (`--a-env`/`--b-env KEY=VALUE`, repeatable, on top of ACK_MODE=durable).
+ *
  * Prints each round's req/s and B ÷ A, the medians, and the CPU per request of each. Every window
  * is checked for loss. A build runs with its own node_modules when it has them (a worktree after
  * `npm ci`), else with the ones its path resolves to.
@@ -18,26 +21,36 @@ import { BodyKind, bodySource } from './lib/load/bodies.js'
 import { median } from './lib/report/ratios.js'
 import { alternate, type Contender, type Window } from './lib/run/alternating.js'
 import { openBenchDatabase } from './lib/run/database.js'
+import { parseSettings } from './lib/run/options.js'
 import { choosePinning } from './lib/run/pinning.js'
 import { startProcess } from './lib/run/processes.js'
 
 const { values, positionals } = parseArgs({
-  options: { rounds: { type: 'string', default: '8' }, window: { type: 'string', default: '6' }, warmup: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' } },
+  options: { rounds: { type: 'string', default: '8' }, window: { type: 'string', default: '6' }, warmup: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' }, 'a-env': { type: 'string', multiple: true, default: [] }, 'b-env': { type: 'string', multiple: true, default: [] } },
   allowPositionals: true
 })
 if (positionals.length !== 2) {
-  console.error('usage: npx tsx bench/ab.ts <A: dist/server.js of one build> <B: of the other> [--rounds 8] [--window 6] [--warmup 5] [--connections 100]')
+  console.error('usage: npx tsx bench/ab.ts <A: dist/server.js of one build> <B: of the other> [--rounds 8] [--window 6] [--warmup 5] [--connections 100] [--a-env KEY=VALUE …] [--b-env KEY=VALUE …]')
   process.exit(2)
 }
 const windowSeconds = Number(values.window)
+let sideEnvs: Array<Record<string, string>>
+try {
+  sideEnvs = [parseSettings('a-env', values['a-env']), parseSettings('b-env', values['b-env'])]
+} catch (err) {
+  console.error((err as Error).message)
+  process.exit(2)
+}
 
 const database = await openBenchDatabase(choosePinning(false))
 const sides: Contender[] = []
 let windows: Window[][]
 try {
   for (const [i, entry] of positionals.entries()) {
-    const server = await startProcess(resolve(entry), { DATABASE_URL: database.url, ACK_MODE: AckMode.durable }, {})
-    sides.push({ name: `${i === 0 ? 'A' : 'B'} ${entry}`, server, stores: true })
+    const env = sideEnvs[i]!
+    const server = await startProcess(resolve(entry), { DATABASE_URL: database.url, ACK_MODE: AckMode.durable, ...env }, {})
+    const settings = Object.entries(env).map(([key, value]) => ` ${key}=${value}`).join('')
+    sides.push({ name: `${i === 0 ? 'A' : 'B'} ${entry}${settings}`, server, stores: true })
   }
   windows = await alternate(sides, {
     database,

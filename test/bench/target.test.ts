@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { parseBenchOptions, redactArgs, UsageError } from '../../bench/lib/run/options.js'
+import { parseBenchOptions, parseSettings, redactArgs, UsageError } from '../../bench/lib/run/options.js'
 import { freePort } from '../../harness/free-port.js'
 import { ServiceProcess } from '../../harness/service-process.js'
 import { event } from '../helpers/app.js'
@@ -40,7 +40,12 @@ t.test('option parsing', async t => {
   t.equal(parse(['--target', 'http://h:1'], { BENCH_API_KEY: '' }).target?.apiKey, undefined, 'an empty BENCH_API_KEY is unset')
   t.equal(parse(['--target', 'http://h:1', '--database-url', 'postgresql://u:p@h/db']).target?.databaseUrl, 'postgresql://u:p@h/db')
 
+  t.same(parse(['--service-env', 'FLUSH_MAX_ROWS=1', '--service-env', 'LOG_LEVEL=a=b']).serviceEnv, { FLUSH_MAX_ROWS: '1', LOG_LEVEL: 'a=b' }, '--service-env: repeatable, split at the first =')
+  t.same(parseSettings('b-env', ['FLUSH_CONCURRENCY=1', 'EMPTY=']), { FLUSH_CONCURRENCY: '1', EMPTY: '' }, 'bench/ab.ts\'s --a-env/--b-env: the same KEY=VALUE')
+  t.throws(() => parseSettings('b-env', ['lower=1']), { name: 'UsageError', message: /--b-env takes KEY=VALUE/ }, 'a key that is no environment name')
+
   const refused: Array<[string[], RegExp]> = [
+    [['--service-env', 'FLUSH_MAX_ROWS'], /--service-env takes KEY=VALUE/],
     [['--api-key', 'k'], /--api-key goes with --target/],
     [['--database-url', 'postgres://h/db'], /--database-url goes with --target/],
     [['--metrics-url', 'http://h:1'], /--metrics-url goes with --target/],

@@ -95,6 +95,17 @@ only the load generator's (the target's processes are not ours to read). Never r
     --database-url postgres://reader:secret@10.0.0.6:5432/metrics --metrics-url http://10.0.0.5:9464 \\
     --only single-durable,batch-1000 --duration 30 --warmup 5`
 
+/** `KEY=VALUE` settings given with `--<flag>` (repeatable), as an environment. */
+export function parseSettings (flag: string, pairs: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {}
+  for (const pair of pairs) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair)
+    if (match === null) throw new UsageError(`--${flag} takes KEY=VALUE, not ${JSON.stringify(pair)}`)
+    settings[match[1]!] = match[2]!
+  }
+  return settings
+}
+
 export class UsageError extends Error {
   override name = 'UsageError'
 }
@@ -212,12 +223,7 @@ export function parseBenchOptions (argv: readonly string[], env: Readonly<Record
     throw new UsageError((err as Error).message)
   }
   const smoke = values.smoke
-  const serviceEnv: Record<string, string> = {}
-  for (const pair of values['service-env'] ?? []) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair)
-    if (match === null) throw new UsageError(`--service-env takes KEY=VALUE, not ${JSON.stringify(pair)}`)
-    serviceEnv[match[1]!] = match[2]!
-  }
+  const serviceEnv = parseSettings('service-env', values['service-env'] ?? [])
   const target = parseTarget(values, env)
   if (target !== undefined) {
     const given = { 'service-env': Object.keys(serviceEnv).length > 0, pin: values.pin, profile: values.profile, statements: values.statements }
