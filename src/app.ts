@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { levels } from 'pino'
 import { AckMode, Role, type Config } from './config.js'
 import type { Sql } from './database/client.js'
 import { databasePlugin } from './database/plugin.js'
@@ -35,8 +36,8 @@ export const serverOptions = {
   requestIdHeader: 'x-request-id'
 } as const
 
-/** The levels at which a request's info line is written (the route's own level: warn for probes). */
-const LOGS_INFO: ReadonlySet<string> = new Set(['trace', 'debug', 'info'])
+/** pino's number for info: a request's line is written at its route's level (warn for probes) or below. */
+const INFO = levels.values.info!
 
 /**
  * The app as a plugin tree: database → metrics → stream → ingest → routes. Fastify runs onClose
@@ -80,7 +81,7 @@ export async function buildApp (config: Config, deps: AppDeps): Promise<App> {
     duration.observe(elapsedMs / 1000)
     // The route's logLevel (warn for probes and scrapes) keeps health checks out of the log; below
     // info, the line's fields are not even gathered.
-    if (LOGS_INFO.has(request.log.level)) {
+    if ((levels.values[request.log.level] ?? Infinity) <= INFO) {
       request.log.info({ method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(elapsedMs * 100) / 100 }, 'request')
     }
     done()

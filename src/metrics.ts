@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { RowCacheLookups } from './ingest/known-rows.js'
+import { noLookups, type RowCacheLookups } from './ingest/known-rows.js'
 import { FLUSH_TRIGGERS } from './ingest/ring-buffer.js'
 
 export const RejectReason = {
@@ -76,7 +76,7 @@ export function createMetrics () {
     flushesInFlight: () => 0,
     ready: () => false,
     httpConnections: () => 0,
-    rowCacheLookups: () => ({ sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } })
+    rowCacheLookups: noLookups
   }
 
   const metrics = {

@@ -35,6 +35,11 @@ export interface KnownRows {
   readonly lookups: Readonly<RowCacheLookups>
 }
 
+/** No lookups yet. */
+export function noLookups (): RowCacheLookups {
+  return { sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } }
+}
+
 /** Knows nothing: every flush writes every row (ROW_CACHE_ENTRIES=0, and the writer's default). */
 export const knowNothing: KnownRows = {
   session: () => undefined,
@@ -42,7 +47,7 @@ export const knowNothing: KnownRows = {
   rememberSession: () => {},
   rememberProfileAt: () => {},
   clear: () => {},
-  lookups: { sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } }
+  lookups: noLookups()
 }
 
 /** A bounded LRU of each kind of fact, `entries` each. */
@@ -50,7 +55,7 @@ export function knownRowsCache (entries: number): KnownRows {
   if (entries === 0) return knowNothing
   const sessions = new LRUCache<number, KnownSession>({ max: entries })
   const users = new LRUCache<number, number>({ max: entries })
-  const lookups: RowCacheLookups = { sessions: { hit: 0, miss: 0 }, users: { hit: 0, miss: 0 } }
+  const lookups = noLookups()
   return {
     lookups,
     session (sessionId) {
