@@ -10,6 +10,9 @@
  * Or one build under two settings: `npx tsx bench/ab.ts dist/server.js dist/server.js --b-env
  * FLUSH_CONCURRENCY=1` (`--a-env`/`--b-env KEY=VALUE`, repeatable, on top of ACK_MODE=durable).
  *
+ * `--live N`: live-traffic's events instead of the replayed pool (stamped as sent, a new session
+ * every N events of a user; lib/load/live-events.ts).
+ *
  * Prints each round's req/s and B ÷ A, the medians, and the CPU per request of each. Every window
  * is checked for loss. A build runs with its own node_modules when it has them (a worktree after
  * `npm ci`), else with the ones its path resolves to.
@@ -26,14 +29,15 @@ import { choosePinning } from './lib/run/pinning.js'
 import { startProcess } from './lib/run/processes.js'
 
 const { values, positionals } = parseArgs({
-  options: { rounds: { type: 'string', default: '8' }, window: { type: 'string', default: '6' }, warmup: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' }, 'a-env': { type: 'string', multiple: true, default: [] }, 'b-env': { type: 'string', multiple: true, default: [] } },
+  options: { rounds: { type: 'string', default: '8' }, window: { type: 'string', default: '6' }, warmup: { type: 'string', default: '5' }, connections: { type: 'string', default: '100' }, 'a-env': { type: 'string', multiple: true, default: [] }, 'b-env': { type: 'string', multiple: true, default: [] }, live: { type: 'string' } },
   allowPositionals: true
 })
 if (positionals.length !== 2) {
-  console.error('usage: npx tsx bench/ab.ts <A: dist/server.js of one build> <B: of the other> [--rounds 8] [--window 6] [--warmup 5] [--connections 100] [--a-env KEY=VALUE …] [--b-env KEY=VALUE …]')
+  console.error('usage: npx tsx bench/ab.ts <A: dist/server.js of one build> <B: of the other> [--rounds 8] [--window 6] [--warmup 5] [--connections 100] [--a-env KEY=VALUE …] [--b-env KEY=VALUE …] [--live <events per session>]')
   process.exit(2)
 }
 const windowSeconds = Number(values.window)
+const live = values.live === undefined ? undefined : Number(values.live)
 let sideEnvs: Array<Record<string, string>>
 try {
   sideEnvs = [parseSettings('a-env', values['a-env']), parseSettings('b-env', values['b-env'])]
@@ -54,7 +58,7 @@ try {
   }
   windows = await alternate(sides, {
     database,
-    body: bodySource({ kind: BodyKind.single, events: 1 }, { seconds: windowSeconds }),
+    body: bodySource({ kind: BodyKind.single, events: 1, ...(live === undefined ? {} : { live: { eventsPerSession: live } }) }, { seconds: windowSeconds }),
     connections: Number(values.connections),
     rounds: Number(values.rounds),
     windowSeconds,

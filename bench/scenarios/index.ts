@@ -25,6 +25,9 @@ const SINGLE: BodySpec = { kind: BodyKind.single, events: 1 }
 // Every request on 10 users and 20 sessions (2 each, so a session always has the same owner):
 // the same rows upserted flush after flush, where the spread traffic's 10,000 users rarely meet.
 const HOT_KEYS: BodySpec = { ...SINGLE, keys: { users: 10, sessionsPerUser: 2 } }
+// What a running fleet sends (lib/load/live-events.ts): every event stamped as it is sent, so its
+// user's profile is updated, and a session of ten events, so one event in ten opens a session.
+const LIVE: BodySpec = { ...SINGLE, live: { eventsPerSession: 10 } }
 
 // Measured by the growth group too, on empty tables and on a history; and by the replicas group, through HAProxy.
 const SINGLE_DURABLE: HttpScenarioSpec = { name: 'single-durable', body: SINGLE, description: 'POST /data, ACK_MODE=durable: 200 after commit, group commit (service defaults)' }
@@ -38,6 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   httpScenario(SINGLE_DURABLE),
   pairedScenario,
   httpScenario({ name: 'hot-keys', body: HOT_KEYS, description: 'POST /data, durable, all traffic on 10 users and 20 sessions: single-durable with contended upserts' }),
+  httpScenario({ name: 'live-traffic', body: LIVE, description: 'POST /data, durable, live traffic: every event stamped as sent (its user updated) and 1 in 10 opening a new session (claimed)' }),
   httpScenario({ name: 'single-buffered', body: SINGLE, env: { ACK_MODE: AckMode.buffered }, description: 'POST /data, ACK_MODE=buffered: 202 once buffered, committed after' }),
   httpScenario({ name: 'single-stream', body: SINGLE, stream: true, description: 'POST /data, ACK_MODE=stream (ROLE=all, one nats-server, R1): 202 once JetStream holds it, written from the stream after' }),
   httpScenario({ name: 'light-load', body: SINGLE, connections: 1, description: 'POST /data, durable, 1 connection: the latency when batching has nothing to batch' }),

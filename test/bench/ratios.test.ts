@@ -95,6 +95,18 @@ t.test('the plain comparisons', async t => {
   t.match(find(compare([]), 'light-load p50 − bare-commit p50').detail, /needs light-load and bare-commit/)
 })
 
+t.test('live traffic: against the ceiling and against the replayed pool, figures without a target', async t => {
+  const comparisons = compare([
+    result('ceiling-http', { requestsPerSecond: 20_000 }),
+    result('single-durable', { requestsPerSecond: 11_000 }),
+    result('live-traffic', { requestsPerSecond: 8_800 })
+  ])
+  t.match(find(comparisons, 'live-traffic ÷ ceiling-http (req/s)'), { value: 0.44, met: undefined, detail: '8,800 ÷ 20,000 req/s' })
+  t.match(find(comparisons, 'live-traffic ÷ single-durable (req/s)'), { value: 0.8, met: undefined })
+  t.match(formatComparison(find(comparisons, 'live-traffic ÷ single-durable (req/s)')), /^live-traffic ÷ single-durable \(req\/s\): 0\.80× \(8,800 ÷ 11,000 req\/s\)$/)
+  t.match(find(compare([result('single-durable', { requestsPerSecond: 1 })]), 'live-traffic ÷ single-durable (req/s)').detail, /needs live-traffic and single-durable/)
+})
+
 t.test('growth: history over empty tables, the partitioned schema against its target', async t => {
   const load = (schema: GrowthSchema, historyRows: number, requestsPerSecond: number): ScenarioResult =>
     result(`growth/${schema}/${historyRows}`, { requestsPerSecond, growth: { step: 'load', schema, load: 'single-durable', historyRows, figure: 'req/s' } })

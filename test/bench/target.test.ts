@@ -152,7 +152,7 @@ t.test('--target: the service scenarios against a running service, read-only on 
     // /metrics elsewhere and closed: the drain falls back to this run's row count.
     const closed = await freePort()
     const run = await bench(['--target', url, '--api-key', KEY, '--database-url', db.url, '--metrics-url', `http://127.0.0.1:${closed}/metrics`, '--smoke', '--duration', '1',
-      '--connections', '20', '--batch-connections', '4', '--only', 'single-durable,hot-keys,batch-100,ceiling-http,naive'])
+      '--connections', '20', '--batch-connections', '4', '--only', 'single-durable,hot-keys,batch-100,ceiling-http,naive,live-traffic'])
     exitsWith(t, run, 0)
     t.match(run.output, `target: ${url} — a deployment the bench did not start`)
     t.match(run.output, 'API key used: yes')
@@ -164,13 +164,14 @@ t.test('--target: the service scenarios against a running service, read-only on 
     t.match(run.output, /single-durable drain: this load's row count held still for 1 s/)
     t.match(run.output, /skipped: .*ceiling-http \(the bench's own no-op server/)
     t.match(run.output, /naive \(sets FLUSH_MAX_ROWS=1 on the service/)
+    t.match(run.output, /live-traffic \(live traffic opens new sessions without end/)
     t.notMatch(run.output, KEY, 'the key is never printed')
 
     const { json, text, files } = await readReport(t, run.reports)
     t.notOk(files.some(f => f.startsWith('latest.')), 'a --target run never writes latest.*')
     t.equal(json.target?.url, url)
     t.equal(json.target?.apiKey, true)
-    t.same(json.target?.skipped.map(s => s.name), ['ceiling-http', 'naive'])
+    t.same(json.target?.skipped.map(s => s.name), ['ceiling-http', 'naive', 'live-traffic'])
     // hot-keys after single-durable on tables that are not emptied: its 20 sessions must not be any of single-durable's with another owner (409).
     t.same(json.scenarios.map(s => s.name), ['single-durable', 'hot-keys', 'batch-100'])
     t.same(json.failures, [])

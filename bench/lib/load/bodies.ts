@@ -5,6 +5,7 @@
 import { gzipSync } from 'node:zlib'
 import type { KeySpace } from '../../../harness/events.js'
 import { eventPool, withEventId } from './event-pool.js'
+import { liveEvents, type LiveTraffic } from './live-events.js'
 
 export const BodyKind = {
   /** POST /data: one JSON object. */
@@ -22,6 +23,8 @@ export interface BodySpec {
   events: number
   /** Which users and sessions the events spread over; default: 10,000 users, 10 sessions each. */
   keys?: KeySpace
+  /** Live traffic (live-events.ts): stamped as sent, sessions rolling over. Default: the pool replayed as it is. */
+  live?: LiveTraffic
 }
 
 export interface BodySource {
@@ -43,18 +46,26 @@ export interface BodySource {
 // (~50–70 k rows/s): a run that outpaces it builds the rest on the fly (and the report says so).
 const GZIP_POOL_EVENTS_PER_SECOND = 80_000
 
+// Distinct events serialised before the run; cycling through them repeats users and sessions.
+const POOL_EVENTS = 20_000
+
+/** The pool's events in turn, from the first again after the last. */
+function replay (pool: readonly string[]): () => string {
+  let cursor = 0
+  return () => {
+    const event = pool[cursor]!
+    cursor = (cursor + 1) % pool.length
+    return event
+  }
+}
+
 /**
  * `idPrefix`: every event_id starts with it (a load against a deployment whose tables are not
  * emptied counts its own rows by it). The pre-built gzip bodies carry theirs from the start.
  */
 export function bodySource (spec: BodySpec, { seconds, seed = 1, idPrefix }: { seconds: number, seed?: number, idPrefix?: string }): BodySource {
-  const pool = eventPool(20_000, { ...spec.keys, seed })
-  let cursor = 0
-  const nextEvent = (): string => {
-    const event = pool[cursor]!
-    cursor = (cursor + 1) % pool.length
-    return withEventId(event, idPrefix)
-  }
+  const nextInPool = spec.live === undefined ? replay(eventPool(POOL_EVENTS, { ...spec.keys, seed })) : liveEvents(POOL_EVENTS, { ...spec.keys, ...spec.live, seed })
+  const nextEvent = (): string => withEventId(nextInPool(), idPrefix)
   const prefixed = idPrefix !== undefined ? { idPrefix } : {}
   const take = (n: number): string[] => Array.from({ length: n }, nextEvent)
 

@@ -150,6 +150,10 @@ export function compare (results: readonly ScenarioResult[]): Comparison[] {
     ratio(results, 'single-durable', 'ceiling-http', REQUESTS, 0.6),
     // The same, with every event on a handful of users and sessions: the upserts contend.
     ratio(results, 'hot-keys', 'ceiling-http', REQUESTS, 0.6),
+    // The same on live traffic, and what live traffic costs against the replayed pool (no target:
+    // issue 11 asks for the cost of keeping "the latest event's name wins" in numbers).
+    ratio(results, 'live-traffic', 'ceiling-http', REQUESTS, undefined),
+    ratio(results, 'live-traffic', 'single-durable', REQUESTS, undefined),
     // The same two in alternating windows, and the service against the least durable writer.
     pairedRatio(results, PairedContender.service, PairedContender.ceiling, 0.6),
     pairedRatio(results, PairedContender.service, PairedContender.floor, undefined),

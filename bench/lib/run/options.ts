@@ -8,7 +8,7 @@ export interface BenchOptions {
   duration: number
   /** Seconds of load before the measured run, not recorded (JIT, pools, caches). */
   warmup: number
-  /** Connections of the single-event scenarios (ceiling-http, naive, single-*, hot-keys); light-load has 1. */
+  /** Connections of the single-event scenarios (ceiling-http, naive, single-*, hot-keys, live-traffic); light-load has 1. */
   connections: number
   /** Connections of the batch scenarios: each holds a whole batch in flight. */
   batchConnections: number
@@ -84,11 +84,12 @@ batch-100, batch-1000, batch-1000-ndjson-gzip) go to that URL; no service and no
 started and DATABASE_URL is not used. Skipped, each with its reason: the ceilings and bare-commit
 (the bench's own processes and database), the scenarios that set the service's environment
 (naive's FLUSH_MAX_ROWS=1, single-buffered's ACK_MODE, the stream ones: a running deployment keeps
-its own), and the growth and replicas groups. The target's ack mode is read from its answers (200:
-durable; 202: buffered or stream). With --database-url the rows this run sent are counted there
-(every event_id of a window shares a random prefix: an index range scan, whatever else the table
-holds) and checked against the 2xx answers after the drain; without it events/s are 2xx answers ×
-events per request and the report says no-loss was not checked. The drain reads /metrics
+its own), live-traffic (its sessions never stop opening), and the growth and replicas groups. The
+target's ack mode is read from its answers (200: durable; 202: buffered or stream). With
+--database-url the rows this run sent are counted there (every event_id of a window shares a
+random prefix: an index range scan, whatever else the table holds) and checked against the 2xx
+answers after the drain; without it events/s are 2xx answers × events per request and the report
+says no-loss was not checked. The drain reads /metrics
 (--metrics-url), else waits for the row count to settle (--database-url), else is skipped. CPU:
 only the load generator's (the target's processes are not ours to read). Never replaces latest.*:
   npm run bench -- --target http://10.0.0.5:8080 --api-key "$KEY" \\

@@ -46,6 +46,7 @@ export function targetSkipReason (scenario: Scenario): string | undefined {
       : "runs on the bench's own PostgreSQL, without the service: nothing of it goes to a target"
   }
   if (spec.target === 'ceiling') return "the bench's own no-op server: the ceiling of this machine, not of the target"
+  if (spec.body.live !== undefined) return "live traffic opens new sessions without end: their ids outgrow the bench's band of ids on a target, and the deployment would keep every one"
   if (spec.stream === true) return 'ACK_MODE=stream on a nats-server the bench starts: a running deployment keeps its own ack mode'
   const env = Object.entries(spec.env ?? {})
   if (env.length > 0) return `sets ${env.map(([k, v]) => `${k}=${v}`).join(' ')} on the service: a running deployment keeps its own configuration`
