@@ -5,12 +5,13 @@
  * instead of Docker's DNS (`server-template app … resolvers docker`), and the listeners bind to
  * loopback ports given here instead of :855 and :8404.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { spawnTool, type ToolProcess } from './tool-process.js'
 
 export const HAPROXY_CONFIG = fileURLToPath(new URL('../deploy/haproxy.cfg', import.meta.url))
 
@@ -46,12 +47,12 @@ export class HaproxyProcess {
   readonly #dir: string
   readonly #exited: Promise<void>
 
-  private constructor (child: ChildProcess, dir: string, options: HaproxyOptions) {
+  private constructor ({ child, exited }: ToolProcess, dir: string, options: HaproxyOptions) {
     this.#child = child
     this.#dir = dir
     this.url = `http://127.0.0.1:${options.port}`
     this.statsUrl = `http://127.0.0.1:${options.statsPort}`
-    this.#exited = new Promise(resolve => { child.once('exit', () => { resolve() }) })
+    this.#exited = exited
   }
 
   static async start (options: HaproxyOptions): Promise<HaproxyProcess> {
@@ -59,17 +60,19 @@ export class HaproxyProcess {
     const file = join(dir, 'haproxy.cfg')
     await writeFile(file, localConfig(await readFile(HAPROXY_CONFIG, 'utf8'), options))
     // -db: stay in the foreground, log to stdout (the config's `log stdout`).
-    const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const tool = spawnTool('haproxy', ['-db', '-f', file], 'install HAProxy 2.6 or later (Debian: apt-get install haproxy)')
+    const { child } = tool
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8')
       stream?.on('data', (chunk: string) => { for (const line of chunk.split('\n')) if (line !== '') options.onLine?.(line) })
     }
-    const haproxy = new HaproxyProcess(child, dir, options)
+    const haproxy = new HaproxyProcess(tool, dir, options)
     const deadline = performance.now() + READY_TIMEOUT_MS
     while (!(await fetch(`${haproxy.statsUrl}/metrics`).then(res => res.ok, () => false))) {
-      if (child.exitCode !== null || performance.now() > deadline) {
+      const failed = tool.startError()
+      if (failed !== undefined || child.exitCode !== null || performance.now() > deadline) {
         await haproxy.stop()
-        throw new Error(`haproxy did not start (exit ${String(child.exitCode)})`)
+        throw failed ?? new Error(`haproxy did not start (exit ${String(child.exitCode)})`)
       }
       await sleep(50)
     }

@@ -3,7 +3,7 @@
  * with Raft — for the stream-mode tests, the fault suite and the bench. Each node keeps its
  * store directory across a kill and restart, as a node of a real cluster would.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { freePort } from './free-port.js'
+import { spawnTool } from './tool-process.js'
 
 const READY_TIMEOUT_MS = 20_000
 
@@ -26,6 +27,8 @@ interface Node {
   storeDir: string
   child: ChildProcess | undefined
   exited: Promise<void>
+  /** Why the last start failed before the program ran (not installed), if it did. */
+  startError: () => Error | undefined
 }
 
 export class NatsCluster {
@@ -65,7 +68,7 @@ export class NatsCluster {
     const list: Node[] = []
     for (let i = 1; i <= nodes; i++) {
       const [port, monitorPort, clusterPort] = free.slice((i - 1) * 3, i * 3) as [number, number, number]
-      list.push({ name: `n${i}`, port, monitorPort, clusterPort, storeDir: join(dir, `n${i}`), child: undefined, exited: Promise.resolve() })
+      list.push({ name: `n${i}`, port, monitorPort, clusterPort, storeDir: join(dir, `n${i}`), child: undefined, exited: Promise.resolve(), startError: () => undefined })
     }
     const cluster = new NatsCluster(list, dir)
     await writeFile(cluster.#configFile, `max_payload: ${maxPayload}\n`)
@@ -157,19 +160,22 @@ export class NatsCluster {
     if (this.#routes !== undefined) {
       args.push('--cluster_name', 'ingest', '--cluster', `nats://127.0.0.1:${node.clusterPort}`, '--routes', this.#routes)
     }
-    const child = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const { child, exited, startError } = spawnTool('nats-server', args, 'install nats-server 2.9 or later (Debian: apt-get install nats-server)')
     const keep = (chunk: Buffer): void => { this.#output = (this.#output + chunk.toString()).slice(-20_000) }
-    child.stdout.on('data', keep)
-    child.stderr.on('data', keep)
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
     node.child = child
     running.add(child)
-    node.exited = new Promise(resolve => { child.once('exit', () => { running.delete(child); resolve() }) })
+    node.startError = startError
+    node.exited = exited.then(() => { running.delete(child) })
   }
 
   async #waitHealthy (node: Node): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS
     let last = ''
     while (Date.now() < deadline) {
+      const failed = node.startError()
+      if (failed !== undefined) throw failed
       if (node.child?.exitCode !== null) throw new Error(`nats-server ${node.name} exited: ${this.output}`)
       try {
         const response = await fetch(`http://127.0.0.1:${node.monitorPort}/healthz`)
