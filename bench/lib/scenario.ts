@@ -2,7 +2,6 @@
 import type { CpuPerEvent, CpuUsage } from './measure/cpu-usage.js'
 import type { ProfileSummary } from './measure/cpu-profile.js'
 import type { IndexSizes } from './measure/index-sizes.js'
-import type { HostSpeed } from './measure/host-speed.js'
 import type { IoUsage } from './measure/io-usage.js'
 import type { LatencySummary } from './measure/latency.js'
 import type { NoLossCheck } from './measure/no-loss.js'
@@ -65,8 +64,6 @@ export interface ScenarioResult {
   replicas?: ReplicasStep
   /** A server of the paired scenario: its req/s in each round, in round order. */
   paired?: PairedWindows
-  /** How fast the host ran right before the measured window and right after it (measure/host-speed.ts). */
-  hostSpeed?: HostSpeed
 }
 
 /** The paired scenario's three servers (scenarios/paired.ts). */

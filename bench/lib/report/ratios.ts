@@ -3,7 +3,6 @@
  * the target it was built for (issues 11 and 12). Informational: figures never fail a run (the no-loss
  * check does).
  */
-import { windowSpeed } from '../measure/host-speed.js'
 import { GrowthSchema, PairedContender, type GrowthStep, type ScenarioResult } from '../scenario.js'
 
 export interface Comparison {
@@ -41,22 +40,7 @@ function ratio (results: readonly ScenarioResult[], top: string, bottom: string,
   const b = y === undefined ? undefined : figure.of(y)
   if (a === undefined || b === undefined || b === 0) return { name, unit: '×', target, detail: `needs ${top} and ${bottom} in the same run` }
   const value = a / b
-  const host = hostDrift(x!, y!)
-  return { name, value, unit: '×', target, ...(atLeast !== undefined ? { met: value >= atLeast } : {}), detail: `${round(a)} ÷ ${round(b)} ${figure.unit}${host}` }
-}
-
-// Beyond this, two windows' host speeds differ by more than this bench's A/A runs spread (±10 %).
-const HOST_DRIFT = 0.15
-
-/**
- * When the host ran one window much faster than the other (measure/host-speed.ts): said beside
- * the ratio, which then measures the host as much as the code. Empty otherwise.
- */
-function hostDrift (top: ScenarioResult, bottom: ScenarioResult): string {
-  if (top.hostSpeed === undefined || bottom.hostSpeed === undefined) return ''
-  const speed = windowSpeed(top.hostSpeed) / windowSpeed(bottom.hostSpeed)
-  if (Math.abs(speed - 1) <= HOST_DRIFT) return ''
-  return `; the host ran ${top.name}'s window at ${speed.toFixed(2)}× the speed of ${bottom.name}'s (SHA-256 probes): the ratio is the host's as much as the code's`
+  return { name, value, unit: '×', target, ...(atLeast !== undefined ? { met: value >= atLeast } : {}), detail: `${round(a)} ÷ ${round(b)} ${figure.unit}` }
 }
 
 /** The middle value; the mean of the two middle ones for an even count. */

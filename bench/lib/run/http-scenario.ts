@@ -15,7 +15,6 @@ import { BodyKind, bodySource, type BodySource, type BodySpec } from '../load/bo
 import { summariseProfileFile } from '../measure/cpu-profile.js'
 import { cpuPerEvent, cpuUsage, formatCpu, readCpu, type CpuUsage } from '../measure/cpu-usage.js'
 import { waitForDrain } from '../measure/drain.js'
-import { formatHostSpeed, probeHostSpeed, type HostSpeed } from '../measure/host-speed.js'
 import { formatIo, ioUsage, readIo, type IoReading, type IoUsage } from '../measure/io-usage.js'
 import { checkNoLoss, type NoLossCheck } from '../measure/no-loss.js'
 import { formatWindowMetrics, windowMetrics, type WindowMetrics } from '../measure/service-metrics.js'
@@ -138,11 +137,8 @@ export async function runHttpScenario (spec: HttpScenarioSpec, context: Scenario
   let cpu: CpuUsage
   let stored: Stored | undefined
   let peakRss: Array<number | undefined> = []
-  let hostSpeed: HostSpeed
   try {
     await warmUp(plan, target, context)
-    // Probed with the servers idle: before the window, and after the drain.
-    const speedBefore = probeHostSpeed()
     const watch = plan.stores ? await watchDatabase(target, context) : undefined
     const cpuBefore = readCpu(pids, context.database.serverPid, named)
     load = await loadFor(plan, target, context, 'measure', context.options.duration)
@@ -151,13 +147,11 @@ export async function runHttpScenario (spec: HttpScenarioSpec, context: Scenario
     context.progress(`${plan.name} ${formatCpu(cpu)}`)
     refuseUnexpectedAnswers(load)
     if (window !== undefined) stored = await accountForEvents(plan, target, context, load, window)
-    hostSpeed = { before: speedBefore, after: probeHostSpeed() }
-    context.progress(`${plan.name} ${formatHostSpeed(hostSpeed)}`)
     peakRss = target.servers.map(server => server.peakRssBytes())
   } finally {
     await stopTarget(plan, target, context)
   }
-  return await httpResult(plan, spec, context, { load, cpu, stored, peakRss, hostSpeed })
+  return await httpResult(plan, spec, context, { load, cpu, stored, peakRss })
 }
 
 function planRun (spec: HttpScenarioSpec, { options, profileDir }: ScenarioContext): Plan {
@@ -313,8 +307,8 @@ async function accountForEvents (plan: Plan, target: Target, { database, progres
   return { io, waits: window.waits, drainSeconds, service, noLoss, ...(statements !== undefined ? { statements } : {}) }
 }
 
-async function httpResult (plan: Plan, spec: HttpScenarioSpec, { options }: ScenarioContext, measured: { load: LoadResult, cpu: CpuUsage, stored: Stored | undefined, peakRss: Array<number | undefined>, hostSpeed: HostSpeed }): Promise<ScenarioResult> {
-  const { load, cpu, stored, peakRss, hostSpeed } = measured
+async function httpResult (plan: Plan, spec: HttpScenarioSpec, { options }: ScenarioContext, measured: { load: LoadResult, cpu: CpuUsage, stored: Stored | undefined, peakRss: Array<number | undefined> }): Promise<ScenarioResult> {
+  const { load, cpu, stored, peakRss } = measured
   // Several services: the largest of their peaks (each is in the notes).
   const peaks = peakRss.filter((bytes): bytes is number => bytes !== undefined)
   const peakRssBytes = peaks.length === 0 ? undefined : Math.max(...peaks)
@@ -322,7 +316,6 @@ async function httpResult (plan: Plan, spec: HttpScenarioSpec, { options }: Scen
   const notes = [
     ...(stored === undefined ? [] : [formatWindowMetrics(stored.service)]),
     formatCpu(cpu),
-    formatHostSpeed(hostSpeed),
     ...(stored === undefined ? [] : [formatIo(stored.io), formatWaits(stored.waits)]),
     ...(plan.body.builtDuringRun > 0 ? [`${plan.body.builtDuringRun} gzip bodies were compressed during the run (the pre-built ones ran out): client CPU taken from the server`] : []),
     ...(peakRss.length > 1 ? [`peak RSS of each service, MiB: ${peakRss.map(bytes => bytes === undefined ? '—' : Math.round(bytes / 2 ** 20)).join(', ')} (the table shows the largest)`] : [])
@@ -349,7 +342,6 @@ async function httpResult (plan: Plan, spec: HttpScenarioSpec, { options }: Scen
     ...(peakRssBytes !== undefined ? { peakRssBytes } : {}),
     ...(stored !== undefined ? { drainSeconds: stored.drainSeconds, noLoss: stored.noLoss, service: stored.service } : {}),
     cpu,
-    hostSpeed,
     ...(stored !== undefined ? { io: stored.io, waits: stored.waits } : {}),
     ...(stored?.statements !== undefined ? { statements: stored.statements } : {}),
     notes,
