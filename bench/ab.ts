@@ -38,6 +38,10 @@ if (positionals.length !== 2) {
 }
 const windowSeconds = Number(values.window)
 const live = values.live === undefined ? undefined : Number(values.live)
+if (live !== undefined && (!Number.isSafeInteger(live) || live < 1)) {
+  console.error(`--live takes the events per session, a positive integer: got ${values.live}`)
+  process.exit(2)
+}
 let sideEnvs: Array<Record<string, string>>
 try {
   sideEnvs = [parseSettings('a-env', values['a-env']), parseSettings('b-env', values['b-env'])]
