@@ -84,7 +84,8 @@ const cases: fc.Arbitrary<Case> = fc.tuple(
 
 // The count after every case spans ~300 month partitions, and past ~200 PostgreSQL plans it with
 // two parallel workers whose start costs ~80 ms a query here against ~4 ms in one backend: 2,000
-// of them took the file past its 180 s timeout (CI, 2026-12-02). Its own connection counts alone.
+// of them took the file past its 180 s timeout (CI, 2026-12-02). Its own connection counts alone
+// (the setting as text: postgres.js leaves a startup parameter whose value is falsy, such as 0, out).
 const counter = postgres(db.url, { max: 1, connection: { max_parallel_workers_per_gather: '0' }, onnotice: () => {} })
 t.teardown(() => counter.end())
 const stored = async (): Promise<number> => (await counter<Array<{ n: number }>>`select count(*)::int as n from user_metrics`)[0]!.n

@@ -106,7 +106,7 @@ export const streamPgOutage: Scenario = {
       const ackedWhileDown = load.report.ackTimes.filter(at => at >= downAt).length
       const refusedWhileDown = (load.report.statuses.get(503) ?? 0) - (statusesBefore.get(503) ?? 0)
       await cluster.start()
-      context.note(`stream-pg-outage: PostgreSQL down ${((performance.now() - downAt) / 1000).toFixed(1)} s; ${ackedWhileDown} requests acknowledged meanwhile, ${refusedWhileDown} refused`)
+      context.note(`stream-pg-outage: PostgreSQL down ${((performance.now() - downAt) / 1000).toFixed(1)} s; ${ackedWhileDown} events acknowledged meanwhile, ${refusedWhileDown} requests refused`)
       await sleep(profile.afterMs)
       const failures: string[] = []
       if (ackedWhileDown === 0) failures.push('nothing acknowledged while PostgreSQL was down')
@@ -176,7 +176,7 @@ export const streamNatsNode: Scenario = {
       const failover = firstAckAfter(load.report, downAt)
       const refusedWhileDown = load.report.statuses.get(503) ?? 0
       await r.nats.restart(leader)
-      context.note(`stream-nats-node: n${leader + 1} back after ${((performance.now() - downAt) / 1000).toFixed(1)} s; ${ackedWhileDown} requests acknowledged meanwhile, ${refusedWhileDown} refused`)
+      context.note(`stream-nats-node: n${leader + 1} back after ${((performance.now() - downAt) / 1000).toFixed(1)} s; ${ackedWhileDown} events acknowledged meanwhile, ${refusedWhileDown} requests refused`)
       await sleep(profile.afterMs)
       const failures: string[] = []
       if (ackedWhileDown === 0) failures.push('no publish acknowledged while one node of three was down')
