@@ -7,7 +7,6 @@
  */
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
-import postgres from 'postgres'
 import t from 'tap'
 import { MAX_TALKED_TIME_SECONDS, MIN_TIMESTAMP_SECONDS } from '../../src/ingest/schema.js'
 import { buildTestApp } from '../helpers/app.js'
@@ -84,11 +83,15 @@ const cases: fc.Arbitrary<Case> = fc.tuple(
 
 // The count after every case spans ~300 month partitions, and past ~200 PostgreSQL plans it with
 // two parallel workers whose start costs ~80 ms a query here against ~4 ms in one backend: 2,000
-// of them took the file past its 180 s timeout (CI, 2026-12-02). Its own connection counts alone
-// (the setting as text: postgres.js leaves a startup parameter whose value is falsy, such as 0, out).
-const counter = postgres(db.url, { max: 1, connection: { max_parallel_workers_per_gather: '0' }, onnotice: () => {} })
-t.teardown(() => counter.end())
-const stored = async (): Promise<number> => (await counter<Array<{ n: number }>>`select count(*)::int as n from user_metrics`)[0]!.n
+// of them took the file past its 180 s timeout (CI, 2026-12-02). So each count runs in one backend,
+// set for its own transaction.
+const stored = async (): Promise<number> => {
+  const [, rows] = await db.sql.begin(sql => [
+    sql`set local max_parallel_workers_per_gather = 0`,
+    sql<Array<{ n: number }>>`select count(*)::int as n from user_metrics`
+  ])
+  return rows[0]!.n
+}
 
 t.test(`${RUNS} generated and mutated bodies: no 5xx, 2xx stored once, 4xx stored never`, async t => {
   const statuses = new Map<number, number>()
