@@ -12,3 +12,18 @@ export async function freePort (): Promise<number> {
     })
   })
 }
+
+/**
+ * `start(port)` on a port probed free. Between the probe and the child's bind another process
+ * may take the port: the child then fails with EADDRINUSE, and `start` is tried again on
+ * another port (up to `attempts` times). Any other failure is thrown as it is.
+ */
+export async function onFreePort<T> (start: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort())
+    } catch (err) {
+      if (attempt >= attempts || !/EADDRINUSE/.test(String((err as Error).message))) throw err
+    }
+  }
+}

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { listensOn } from './listening-port.js'
 import { spawnTool, type ToolProcess } from './tool-process.js'
 
 export const HAPROXY_CONFIG = fileURLToPath(new URL('../deploy/haproxy.cfg', import.meta.url))
@@ -68,7 +69,9 @@ export class HaproxyProcess {
     }
     const haproxy = new HaproxyProcess(tool, dir, options)
     const deadline = performance.now() + READY_TIMEOUT_MS
-    while (!(await fetch(`${haproxy.statsUrl}/metrics`).then(res => res.ok, () => false))) {
+    // Until HAProxy holds its stats port, an answer there is another process's.
+    const answers = async (): Promise<boolean> => listensOn(child.pid ?? -1, options.statsPort) && await fetch(`${haproxy.statsUrl}/metrics`).then(res => res.ok, () => false)
+    while (!(await answers())) {
       const failed = tool.startError()
       if (failed !== undefined || child.exitCode !== null || performance.now() > deadline) {
         await haproxy.stop()

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { freePort } from './free-port.js'
+import { listensOn } from './listening-port.js'
 import { spawnTool } from './tool-process.js'
 
 const READY_TIMEOUT_MS = 20_000
@@ -177,6 +178,11 @@ export class NatsCluster {
       const failed = node.startError()
       if (failed !== undefined) throw failed
       if (node.child?.exitCode !== null) throw new Error(`nats-server ${node.name} exited: ${this.output}`)
+      // Until this node holds its monitor port, an answer there is another process's.
+      if (!listensOn(node.child?.pid ?? -1, node.monitorPort)) {
+        await sleep(100)
+        continue
+      }
       try {
         const response = await fetch(`http://127.0.0.1:${node.monitorPort}/healthz`)
         last = await response.text()

@@ -8,7 +8,8 @@ import { readdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { residentBytes } from '../../../harness/resident-memory.js'
 import { ServiceProcess } from '../../../harness/service-process.js'
-import { freePort } from '../../../harness/free-port.js'
+import { onFreePort } from '../../../harness/free-port.js'
+import { listensOn } from '../../../harness/listening-port.js'
 
 /** The compiled entry point: the same file `npm start` and the Docker image run. */
 export const ENTRY = fileURLToPath(new URL('../../../dist/server.js', import.meta.url))
@@ -44,18 +45,26 @@ export async function checkBuild (): Promise<void> {
   if (newer.length > 0) console.warn(`warning: src/ changed since dist/ was built (${newer.slice(0, 3).join(', ')}…): \`npm run build\` to measure the current code`)
 }
 
-/** Any server entry point (a .js file, or .ts through this process's loader) with `env` on top of the port and log level. */
+/**
+ * Any server entry point (a .js file, or .ts through this process's loader) with `env` on top of
+ * the port and log level; on another free port if someone took the first before it bound it.
+ */
 export async function startProcess (entry: string, env: Record<string, string>, options: StartOptions): Promise<RunningServer> {
-  const url = `http://127.0.0.1:${await freePort()}`
+  return await onFreePort(async port => await startOn(port, entry, env, options))
+}
+
+async function startOn (port: number, entry: string, env: Record<string, string>, options: StartOptions): Promise<RunningServer> {
+  const url = `http://127.0.0.1:${port}`
   const server = new ServiceProcess({
     entry,
-    env: { HOST: '127.0.0.1', PORT: new URL(url).port, LOG_LEVEL: 'warn', ...env },
+    env: { HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     ...options,
     // pino's error (50) and fatal (60) lines are worth seeing while the run goes on.
     onLine: line => { if (/"level":(50|60)/.test(line)) console.error(`[${entry}] ${line}`) }
   })
-  // Any HTTP answer means it listens: the ceiling server has no /healthz, and its 404 is an answer.
-  await server.waitUntil(async () => await fetch(url).then(() => true, () => undefined), START_TIMEOUT_MS)
+  // It must hold the port (an answer from a process that took it first is not its own); then any
+  // HTTP answer means it serves: the ceiling server has no /healthz, and its 404 is an answer.
+  await server.waitUntil(async () => listensOn(server.pid, port) ? await fetch(url).then(() => true, () => undefined) : undefined, START_TIMEOUT_MS)
   return {
     url,
     pid: server.pid,

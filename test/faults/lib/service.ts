@@ -7,7 +7,8 @@ import { createWriteStream } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { metricTotal, scrapeMetrics } from '../../../harness/prometheus-text.js'
 import { ServiceProcess, type Exit } from '../../../harness/service-process.js'
-import { freePort } from '../../../harness/free-port.js'
+import { onFreePort } from '../../../harness/free-port.js'
+import { listensOn } from '../../../harness/listening-port.js'
 import { RssSampler } from './rss.js'
 
 export interface ServiceOptions {
@@ -54,10 +55,20 @@ export class Service {
     this.rss = new RssSampler(this.#process.pid)
   }
 
-  /** Starts the service and waits until /healthz answers 200. */
+  /**
+   * Starts the service and waits until it listens on its port and /healthz there answers 200 —
+   * on a free port unless `port` is given, again on another if someone took the port first.
+   */
   static async start (options: ServiceOptions): Promise<Service> {
-    const service = new Service(`http://127.0.0.1:${options.port ?? await freePort()}`, options)
+    if (options.port !== undefined) return await Service.#startOn(options.port, options)
+    return await onFreePort(async port => await Service.#startOn(port, options))
+  }
+
+  static async #startOn (port: number, options: ServiceOptions): Promise<Service> {
+    const service = new Service(`http://127.0.0.1:${port}`, options)
     await service.#process.waitUntil(async () => {
+      // An answer from a process that took the port first is not this service's.
+      if (!listensOn(service.pid, port)) return undefined
       const status = await fetch(`${service.url}/healthz`).then(res => res.status, () => 0)
       return status === 200 ? true : undefined
     }, options.startTimeoutMs ?? 60_000)

@@ -35,7 +35,8 @@ export async function runShortScenarios (t: Test, names: string): Promise<void> 
       t.equal(result.lost, 0, 'no acknowledged event is missing from user_metrics')
       t.equal(result.duplicates, 0, 'no event_id has two rows')
       t.equal(result.unexpected5xx, 0, 'no 5xx other than 503')
-      t.same(result.failures, [], 'every check of the scenario holds')
+      // The reasons go in the assertion's name: a CI log that keeps only the names still says why.
+      t.same(result.failures, [], result.failures.length === 0 ? 'every check of the scenario holds' : `checks that failed: ${result.failures.join(' | ')}`)
     })
   }
 }
