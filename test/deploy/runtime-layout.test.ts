@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { listensOn } from '../../harness/listening-port.js'
 import { event } from '../helpers/app.js'
 import { freePort, testDatabase } from '../helpers/database.js'
 
@@ -100,7 +101,13 @@ function startCmd (cwd: string, env: Record<string, string>): Server {
 async function waitUntilReady (base: string, server: Server, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs
   const running = (): boolean => server.child.exitCode === null && server.child.signalCode === null
+  const port = Number(new URL(base).port)
   while (Date.now() < deadline && running()) {
+    // Until the service holds its port, an answer there is another process's (a NATS monitor's /healthz).
+    if (!listensOn(server.child.pid!, port)) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      continue
+    }
     try {
       const readyz = await fetch(`${base}/readyz`)
       await readyz.arrayBuffer()
