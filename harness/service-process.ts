@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { basename } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { listensOn } from './listening-port.js'
 import { serviceEnv } from './service-env.js'
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
@@ -88,6 +89,15 @@ export class ServiceProcess {
       }
       await sleep(POLL_MS)
     }
+  }
+
+  /**
+   * waitUntil for a server on `port`: once this process holds a socket listening there — an
+   * answer from a process that took the port first is not its own (a NATS monitor answers
+   * /healthz 200 with the service's very body) — until `answers()` is true.
+   */
+  async waitUntilServing (port: number, answers: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    await this.waitUntil(async () => listensOn(this.pid, port) && await answers() ? true : undefined, timeoutMs)
   }
 
   /** Sends `signal` (unless it has exited already) and waits for the exit; SIGKILL after `timeoutMs`. */

@@ -25,7 +25,7 @@ t.test('the floor server commits before it answers 200, and only then', async t 
   const url = `http://127.0.0.1:${port}`
   const server = new ServiceProcess({ entry: FLOOR_ENTRY, env: { HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: db.url }, onLine: () => {} })
   t.teardown(async () => { await server.stop('SIGTERM', 10_000) })
-  await server.waitUntil(async () => await fetch(`${url}/metrics`).then(r => r.ok || undefined, () => undefined), 60_000)
+  await server.waitUntilServing(port, async () => await fetch(`${url}/metrics`).then(r => r.ok, () => false), 60_000)
   const post = async (body: unknown): Promise<Response> => await fetch(`${url}/data`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   const now = Date.now() / 1000
 

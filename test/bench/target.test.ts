@@ -134,7 +134,7 @@ t.test('--target: the service scenarios against a running service, read-only on 
     onLine: () => {}
   })
   t.teardown(async () => { await service.stop('SIGTERM', 10_000) })
-  await service.waitUntil(async () => await fetch(`${url}/healthz`).then(r => r.ok || undefined, () => undefined), 60_000)
+  await service.waitUntilServing(port, async () => await fetch(`${url}/healthz`).then(r => r.ok, () => false), 60_000)
 
   // Rows that were there before the bench: a database it did not create is never emptied.
   const before = [randomUUID(), randomUUID(), randomUUID()]

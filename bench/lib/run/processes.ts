@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url'
 import { residentBytes } from '../../../harness/resident-memory.js'
 import { ServiceProcess } from '../../../harness/service-process.js'
 import { onFreePort } from '../../../harness/free-port.js'
-import { listensOn } from '../../../harness/listening-port.js'
 
 /** The compiled entry point: the same file `npm start` and the Docker image run. */
 export const ENTRY = fileURLToPath(new URL('../../../dist/server.js', import.meta.url))
@@ -62,9 +61,8 @@ async function startOn (port: number, entry: string, env: Record<string, string>
     // pino's error (50) and fatal (60) lines are worth seeing while the run goes on.
     onLine: line => { if (/"level":(50|60)/.test(line)) console.error(`[${entry}] ${line}`) }
   })
-  // It must hold the port (an answer from a process that took it first is not its own); then any
-  // HTTP answer means it serves: the ceiling server has no /healthz, and its 404 is an answer.
-  await server.waitUntil(async () => listensOn(server.pid, port) ? await fetch(url).then(() => true, () => undefined) : undefined, START_TIMEOUT_MS)
+  // Any HTTP answer means it serves: the ceiling server has no /healthz, and its 404 is an answer.
+  await server.waitUntilServing(port, async () => await fetch(url).then(() => true, () => false), START_TIMEOUT_MS)
   return {
     url,
     pid: server.pid,

@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { metricTotal, scrapeMetrics } from '../../../harness/prometheus-text.js'
 import { ServiceProcess, type Exit } from '../../../harness/service-process.js'
 import { onFreePort } from '../../../harness/free-port.js'
-import { listensOn } from '../../../harness/listening-port.js'
 import { RssSampler } from './rss.js'
 
 export interface ServiceOptions {
@@ -66,12 +65,7 @@ export class Service {
 
   static async #startOn (port: number, options: ServiceOptions): Promise<Service> {
     const service = new Service(`http://127.0.0.1:${port}`, options)
-    await service.#process.waitUntil(async () => {
-      // An answer from a process that took the port first is not this service's.
-      if (!listensOn(service.pid, port)) return undefined
-      const status = await fetch(`${service.url}/healthz`).then(res => res.status, () => 0)
-      return status === 200 ? true : undefined
-    }, options.startTimeoutMs ?? 60_000)
+    await service.#process.waitUntilServing(port, async () => await fetch(`${service.url}/healthz`).then(res => res.status === 200, () => false), options.startTimeoutMs ?? 60_000)
     service.rss.start()
     return service
   }
