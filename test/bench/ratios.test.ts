@@ -119,3 +119,30 @@ t.test('growth: history over empty tables, the partitioned schema against its ta
   t.equal(alone.value, undefined, 'the partitioned schema has no history window')
   t.match(alone.detail, /unpartitioned: 0\.90×/)
 })
+
+t.test('per busy core: the ratio the CPU alone allows, the host\'s steal left out', async t => {
+  const cpu = (machineCores: number, stealCores: number): ScenarioResult['cpu'] =>
+    ({ seconds: 5, serverCores: 0.6, databaseCores: 0.3, runnerCores: 0.5, machineCores, otherCores: machineCores - 1.4, stealCores })
+  const comparisons = compare([
+    { ...paired(PairedContender.ceiling, [20_000, 26_000, 24_000]), cpu: cpu(1.9, 0.1) },
+    { ...paired(PairedContender.service, [11_000, 12_000, 13_000]), cpu: cpu(1.6, 0) },
+    { ...paired(PairedContender.floor, [12_000, 12_500, 13_000]), cpu: cpu(1.5, 0) },
+    result('ceiling-http', { requestsPerSecond: 20_000, cpu: cpu(2, 0) }),
+    result('single-durable', { requestsPerSecond: 10_000, cpu: cpu(1.25, 0) })
+  ])
+  // 12,000 on 1.6 cores = 7,500 a core; 24,000 on 1.9 − 0.1 = 1.8 cores = 13,333 a core → 0.5625.
+  const service = find(comparisons, 'single-durable ÷ ceiling-http per busy core, paired windows (req/s per core; median windows)')
+  t.ok(Math.abs(service.value! - 0.5625) < 1e-9, `7,500 ÷ 13,333 req/s a core: got ${service.value}`)
+  t.equal(service.met, undefined, 'a figure to explain the target, not one of its own')
+  t.equal(service.detail, '(12,000 req/s on 1.60 busy cores) ÷ (24,000 req/s on 1.80 busy cores)')
+  const floor = find(comparisons, 'floor-durable ÷ ceiling-http per busy core, paired windows (req/s per core; median windows)')
+  t.ok(Math.abs(floor.value! - (12_500 / 1.5) / (24_000 / 1.8)) < 1e-9)
+  const plain = find(comparisons, 'single-durable ÷ ceiling-http per busy core (req/s per core)')
+  t.ok(Math.abs(plain.value! - 0.8) < 1e-9, '8,000 a core ÷ 10,000 a core')
+
+  const without = find(compare([paired(PairedContender.ceiling, [10]), paired(PairedContender.service, [7])]), service.name)
+  t.equal(without.value, undefined, 'paired windows without CPU figures')
+  t.match(formatComparison(without), /n\/a \(needs the paired scenario with CPU figures\)/)
+  const idle = find(compare([result('ceiling-http', { requestsPerSecond: 1, cpu: cpu(0.2, 0.2) }), result('single-durable', { requestsPerSecond: 1, cpu: cpu(1, 0) })]), plain.name)
+  t.equal(idle.value, undefined, 'a window whose busy cores were all the host\'s steal has no per-core rate')
+})
