@@ -1,6 +1,6 @@
 /**
  * The processes under load: the real service (dist/server.js, what `npm start` and the Docker
- * image run), the ceiling server and the floor server, each a child process
+ * image run), the ceiling, floor and hold servers, each a child process
  * (harness/service-process.ts) so all are measured the same way.
  */
 import { existsSync, statSync } from 'node:fs'
@@ -14,6 +14,7 @@ import { onFreePort } from '../../../harness/free-port.js'
 export const ENTRY = fileURLToPath(new URL('../../../dist/server.js', import.meta.url))
 const CEILING_ENTRY = fileURLToPath(new URL('./ceiling-server.ts', import.meta.url))
 const FLOOR_ENTRY = fileURLToPath(new URL('./floor-server.ts', import.meta.url))
+const HOLD_ENTRY = fileURLToPath(new URL('./hold-server.ts', import.meta.url))
 const SRC = fileURLToPath(new URL('../../../src/', import.meta.url))
 const START_TIMEOUT_MS = 60_000
 // A drain of a full buffer at the end of a batch scenario takes seconds; a minute means it hangs.
@@ -84,4 +85,9 @@ export async function startCeilingServer (options: StartOptions): Promise<Runnin
 /** floor-server.ts (the least durable writer on this schema) on `databaseUrl`, through this process's tsx loader. */
 export async function startFloorServer (databaseUrl: string, options: StartOptions): Promise<RunningServer> {
   return await startProcess(FLOOR_ENTRY, { DATABASE_URL: databaseUrl }, options)
+}
+
+/** hold-server.ts (the no-op route, each answer held `holdMs` in back-to-back batches), through this process's tsx loader. */
+export async function startHoldServer (holdMs: number, options: StartOptions): Promise<RunningServer> {
+  return await startProcess(HOLD_ENTRY, { HOLD_MS: String(holdMs) }, options)
 }
