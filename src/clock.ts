@@ -27,3 +27,19 @@ export function sleep (clock: Clock, ms: number): Promise<void> {
 export function unref (handle: unknown): void {
   (handle as { unref?: () => void } | null)?.unref?.()
 }
+
+/**
+ * A wall-clock time (Date.now(): a receipt another process stamped) on this process's monotonic
+ * clock (performance.now()), through both clocks read now. Going through performance.timeOrigin
+ * instead would fix their offset at start-up: every conversion after a wall-clock step (NTP, a
+ * virtual machine's clock set after a pause) would carry the step, and start-up itself leaves a
+ * millisecond or two between the two readings it takes.
+ */
+export function wallToMonotonic (wallMs: number): number {
+  return performance.now() - (Date.now() - wallMs)
+}
+
+/** This process's monotonic clock's offset to the wall clock, read now: monotonic + offset = wall. */
+export function wallClockOffset (): number {
+  return Date.now() - performance.now()
+}

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
-import { sleep, type Clock } from '../clock.js'
+import { sleep, wallClockOffset, type Clock } from '../clock.js'
 import { AckMode } from '../config.js'
 import { classifyFailure, Failure, failureLabel } from '../database/errors.js'
 import { LogThrottle } from '../log-throttle.js'
@@ -153,8 +153,9 @@ export class Flusher {
  */
 function gather (pending: readonly Pending[]): { events: readonly MetricEvent[], receivedAt: number[] } {
   const receivedAt: number[] = []
+  const offset = wallClockOffset()
   for (const p of pending) {
-    const at = performance.timeOrigin + p.receivedAt
+    const at = offset + p.receivedAt
     for (let i = 0; i < p.events.length; i++) receivedAt.push(at)
   }
   return { events: pending.length === 1 ? pending[0]!.events : pending.flatMap(p => p.events), receivedAt }

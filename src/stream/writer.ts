@@ -7,10 +7,10 @@
  * repeats. Messages held longer than a third of the ack wait report progress, so a long flush or
  * a long outage is not redelivered to another writer meanwhile.
  */
-import { performance } from 'node:perf_hooks'
 import { setTimeout as pause } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream'
+import { wallToMonotonic } from '../clock.js'
 import { LogThrottle } from '../log-throttle.js'
 import type { Pending } from '../ingest/flusher.js'
 import type { Settlement } from '../ingest/settlement.js'
@@ -162,7 +162,7 @@ export class StreamWriter {
     this.#held.add(msg)
     const pending: Pending = {
       events: message.events,
-      receivedAt: message.receivedAt - performance.timeOrigin,
+      receivedAt: wallToMonotonic(message.receivedAt),
       settle: settlement => { this.#settle(msg, settlement) }
     }
     // No room: wait for flushes to make some (the message is held, so it reports progress), and
