@@ -1,6 +1,7 @@
 /**
  * Time as the ingest path sees it: timers and a millisecond clock. Tests pass a mock clock
  * (clock-mock's `Clock` fits) and advance it instead of sleeping — lru-cache's `perf` option.
+ * Below them, the real wall clock and monotonic clock, and the way from one to the other.
  */
 export interface Clock {
   /** Milliseconds, monotonic enough for deadlines and rates. */
