@@ -30,7 +30,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '100' }
   }
 })
-const holds = values.hold.split(',').map(Number)
+const holdTexts = values.hold.split(',')
+const holds = holdTexts.map(text => text.trim() === '' ? Number.NaN : Number(text))
 const counts = { rounds: Number(values.rounds), window: Number(values.window), warmup: Number(values.warmup), connections: Number(values.connections) }
 if (holds.some(ms => !Number.isFinite(ms) || ms < 0 || ms > 60_000) || Object.values(counts).some(n => !Number.isSafeInteger(n) || n < 0) || counts.rounds < 1 || counts.window < 1 || counts.connections < 1) {
   console.error('usage: npx tsx bench/hold-curve.ts [--hold <ms,…> (0–60000)] [--rounds <n ≥ 1>] [--window <s ≥ 1>] [--warmup <s>] [--connections <n ≥ 1>]')
