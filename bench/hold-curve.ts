@@ -9,7 +9,8 @@
  *   npx tsx bench/hold-curve.ts [--hold 1,2,3,4] [--rounds 5] [--window 5] [--warmup 4] [--connections 100]
  *
  * Also each one's CPU per answer (the server, PostgreSQL, the load generator and the machine's
- * busy cores, the host's steal left out) and the p50 of its answers; the service's mean flush.
+ * busy cores, the host's steal left out), how often its server went to sleep an answer, and the
+ * p50 of its answers; the service's mean flush.
  */
 import { parseArgs } from 'node:util'
 import { metricTotal, scrapeMetrics } from '../harness/prometheus-text.js'
@@ -71,15 +72,16 @@ try {
 }
 
 const ceiling = windows[0]!.map(w => w.load.requestsPerSecond)
-console.log('\n| server | req/s (median) | ÷ ceiling-http (median of rounds) | CPU µs/answer server / PostgreSQL / load generator / machine | p50 ms |')
-console.log('|---|---:|---:|---|---:|')
+console.log('\n| server | req/s (median) | ÷ ceiling-http (median of rounds) | CPU µs/answer server / PostgreSQL / load generator / machine | the server slept, times an answer (median) | p50 ms |')
+console.log('|---|---:|---:|---|---:|---:|')
 for (const [i, c] of contenders.entries()) {
   const side = windows[i]!
   const rps = side.map(w => w.load.requestsPerSecond)
   const micros = (cores: (w: Window) => number): string => median(side.map(w => cores(w) * 1e6 / w.load.requestsPerSecond)).toFixed(0)
   const cpu = [micros(w => w.cpu.serverCores ?? 0), micros(w => w.cpu.databaseCores ?? 0), micros(w => w.cpu.runnerCores), micros(w => w.cpu.machineCores - w.cpu.stealCores)].join(' / ')
   const p50 = median(side.map(w => w.load.latencyMs?.p50 ?? Number.NaN)).toFixed(2)
-  console.log(`| ${c.name} | ${Math.round(median(rps)).toLocaleString('en')} | ${median(rps.map((r, round) => r / ceiling[round]!)).toFixed(2)}× | ${cpu} | ${p50} |`)
+  const sleeps = median(side.map(w => w.sleepsPerAnswer)).toFixed(2)
+  console.log(`| ${c.name} | ${Math.round(median(rps)).toLocaleString('en')} | ${median(rps.map((r, round) => r / ceiling[round]!)).toFixed(2)}× | ${cpu} | ${sleeps} | ${p50} |`)
 }
 if (flushes !== undefined && flushes.count > 0) console.log(`\nsingle-durable: ${flushes.count} flushes over its warm-up and windows, ${(flushes.seconds / flushes.count * 1000).toFixed(2)} ms each on average`)
 if (windows.flat().some(w => w.noLoss?.passed === false)) {

@@ -74,6 +74,13 @@ export interface PairedWindows {
   contender: PairedContender
   /** req/s of its window in each round: round i of every contender ran within the same minute. */
   rounds: number[]
+  /**
+   * The share of the machine's cores busy in each round's window (the host's steal left out): the
+   * no-op route's says whether it ran at its own speed. Absent in results written before 2026-12-04.
+   */
+  busyShare?: number[]
+  /** How often the server went to sleep an answer in each round (measure/sleeps.ts); absent before 2026-12-04. */
+  sleepsPerAnswer?: number[]
 }
 
 /** The growth group's two schemas of user_metrics (scenarios/growth.ts says how each is built). */

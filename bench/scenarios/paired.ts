@@ -10,6 +10,7 @@
  * ratio comes from windows seconds apart; the comparisons report the median of the rounds' ratios,
  * and each round's.
  */
+import { cpus } from 'node:os'
 import { AckMode } from '../../src/config.js'
 import { BodyKind, bodySource } from '../lib/load/bodies.js'
 import { cpuPerEvent, formatCpu } from '../lib/measure/cpu-usage.js'
@@ -23,6 +24,8 @@ const GROUP = 'paired'
 // five rounds of three take about as long as two plain scenarios.
 const WINDOW_SECONDS = 5
 const ROUNDS = 5
+// Every core of the machine (/proc/stat's busy time counts them all), for the share each window kept busy.
+const cores = cpus().length
 
 const ENTRY: Record<PairedContender, string> = {
   [PairedContender.ceiling]: 'bench/lib/run/ceiling-server.ts',
@@ -138,11 +141,18 @@ function resultOf (r: Running, { options }: ScenarioContext, { rounds, seconds }
     ...(r.peakRssBytes !== undefined ? { peakRssBytes: r.peakRssBytes } : {}),
     ...(noLoss !== undefined ? { noLoss } : {}),
     cpu: median.cpu,
-    paired: { contender: r.contender, rounds: byRound.map(w => w.load.requestsPerSecond) },
+    paired: {
+      contender: r.contender,
+      rounds: byRound.map(w => w.load.requestsPerSecond),
+      busyShare: byRound.map(w => Math.round((w.cpu.machineCores - w.cpu.stealCores) / cores * 1000) / 1000),
+      sleepsPerAnswer: byRound.map(w => Math.round(w.sleepsPerAnswer * 1000) / 1000)
+    },
     notes: [
       `req/s by round: ${byRound.map(w => Math.round(w.load.requestsPerSecond)).join(', ')}; latency and CPU of the median window (round ${median.round + 1})`,
       formatCpu(median.cpu),
-      `stolen by the host, cores, by round: ${byRound.map(w => w.cpu.stealCores).join(', ')}`
+      `stolen by the host, cores, by round: ${byRound.map(w => w.cpu.stealCores).join(', ')}`,
+      `share of the cores busy, by round: ${byRound.map(w => ((w.cpu.machineCores - w.cpu.stealCores) / cores).toFixed(2)).join(', ')}`,
+      `the server went to sleep, times an answer, by round: ${byRound.map(w => w.sleepsPerAnswer.toFixed(2)).join(', ')}`
     ]
   }
 }

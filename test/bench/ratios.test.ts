@@ -11,8 +11,8 @@ function result (name: string, figures: Partial<ScenarioResult> = {}): ScenarioR
   return { name, description: name, config: { connections: 100 }, seconds: 10, notes: [], ...figures }
 }
 
-function paired (contender: PairedContender, rounds: number[]): ScenarioResult {
-  return result(`paired/${contender}`, { paired: { contender, rounds }, requestsPerSecond: median(rounds) })
+function paired (contender: PairedContender, rounds: number[], busyShare?: number[]): ScenarioResult {
+  return result(`paired/${contender}`, { paired: { contender, rounds, ...(busyShare !== undefined ? { busyShare } : {}) }, requestsPerSecond: median(rounds) })
 }
 
 function find (comparisons: Comparison[], name: string): Comparison {
@@ -23,6 +23,7 @@ function find (comparisons: Comparison[], name: string): Comparison {
 
 const PAIRED_VS_CEILING = 'single-durable ÷ ceiling-http, paired windows (req/s)'
 const PAIRED_VS_FLOOR = 'single-durable ÷ floor-durable, paired windows (req/s)'
+const PAIRED_VS_SATURATED_CEILING = 'single-durable ÷ ceiling-http, paired windows, rounds whose ceiling kept the cores busy (req/s)'
 
 t.test('median', async t => {
   t.equal(median([3, 1, 2]), 2, 'odd count: the middle one')
@@ -145,4 +146,28 @@ t.test('per busy core: the ratio the CPU alone allows, the host\'s steal left ou
   t.match(formatComparison(without), /n\/a \(needs the paired scenario with CPU figures\)/)
   const idle = find(compare([result('ceiling-http', { requestsPerSecond: 1, cpu: cpu(0.2, 0.2) }), result('single-durable', { requestsPerSecond: 1, cpu: cpu(1, 0) })]), plain.name)
   t.equal(idle.value, undefined, 'a window whose busy cores were all the host\'s steal has no per-core rate')
+})
+
+t.test('paired: over the rounds whose ceiling kept the cores busy, and none when it never did', async t => {
+  // Rounds 2 and 4: the no-op route left a core idle a fifth of the time and ran at ~0.6 of itself.
+  const ceiling = [25_000, 14_500, 24_000, 14_000, 26_000]
+  const service = [11_000, 10_500, 12_000, 10_000, 11_700]
+  const comparisons = compare([paired(PairedContender.ceiling, ceiling, [0.94, 0.8, 0.92, 0.79, 0.93]), paired(PairedContender.service, service, [0.8, 0.81, 0.8, 0.8, 0.82])])
+  const all = find(comparisons, PAIRED_VS_CEILING)
+  t.equal(all.value, 0.5, 'every round: 0.44, 0.72, 0.5, 0.71, 0.45; the slow ceiling\'s rounds lift the median to 0.5')
+  const counted = find(comparisons, PAIRED_VS_SATURATED_CEILING)
+  t.equal(counted.value, 0.45, 'rounds 1, 3, 5 only: 0.44, 0.5, 0.45 → 0.45')
+  t.equal(counted.met, false)
+  t.match(counted.detail, /median of 3 of 5 rounds: 0\.44, 0\.50, 0\.45; the ceiling kept 0\.94, 0\.80, 0\.92, 0\.79, 0\.93 of the cores busy by round \(counted: ≥ 0\.9\)/)
+  t.match(formatComparison(counted), /target ≥ 0\.6×: NOT met/)
+  const edge = find(compare([paired(PairedContender.ceiling, [20_000, 20_000], [0.9, 0.899]), paired(PairedContender.service, [13_000, 9_000], [0.8, 0.8])]), PAIRED_VS_SATURATED_CEILING)
+  t.equal(edge.value, 0.65, 'a share of exactly 0.9 counts, 0.899 does not')
+  t.equal(edge.met, true)
+
+  const slow = find(compare([paired(PairedContender.ceiling, [14_000, 15_000], [0.8, 0.85]), paired(PairedContender.service, [10_000, 10_000], [0.8, 0.8])]), PAIRED_VS_SATURATED_CEILING)
+  t.equal(slow.value, undefined, 'no round kept the cores busy: no figure made up from the others')
+  t.match(slow.detail, /^no round: the ceiling kept 0\.80, 0\.85 of the cores busy by round/)
+  const older = find(compare([paired(PairedContender.ceiling, [20_000]), paired(PairedContender.service, [10_000])]), PAIRED_VS_SATURATED_CEILING)
+  t.equal(older.value, undefined, 'a result written before the busy cores were kept by round')
+  t.match(formatComparison(older), /n\/a \(needs the paired scenario with its busy cores by round\); target ≥ 0\.6×/)
 })

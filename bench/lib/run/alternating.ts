@@ -11,6 +11,7 @@ import { runLoad, type LoadResult } from '../load/autocannon.js'
 import type { BodySource } from '../load/bodies.js'
 import { cpuUsage, formatCpu, readCpu, type CpuUsage } from '../measure/cpu-usage.js'
 import { waitForDrain } from '../measure/drain.js'
+import { sleepsOf } from '../measure/sleeps.js'
 import { checkNoLoss, type NoLossCheck } from '../measure/no-loss.js'
 import type { BenchDatabase } from './database.js'
 import type { RunningServer } from './processes.js'
@@ -26,6 +27,8 @@ export interface Window {
   round: number
   load: LoadResult
   cpu: CpuUsage
+  /** How often the server went to sleep over the window, per answer (measure/sleeps.ts). */
+  sleepsPerAnswer: number
   /** A storing server's: the rows its window added against its 2xx answers. */
   noLoss?: NoLossCheck
 }
@@ -70,13 +73,15 @@ export async function alternate (contenders: readonly Contender[], options: Alte
 async function measure (c: Contender, round: number, { database, progress }: AlternationOptions, load: () => Promise<LoadResult>): Promise<Window> {
   const rowsBefore = c.stores ? await database.countEvents() : 0
   const cpuBefore = readCpu([c.server.pid], database.serverPid, {})
+  const sleepsBefore = sleepsOf(c.server.pid)
   const result = await load()
   const cpu = cpuUsage(cpuBefore, readCpu([c.server.pid], database.serverPid, {}))
-  progress(`${c.name} round ${round + 1}: ${Math.round(result.requestsPerSecond)} req/s; ${formatCpu(cpu)}`)
+  const sleepsPerAnswer = result.responses > 0 ? (sleepsOf(c.server.pid) - sleepsBefore) / result.responses : 0
+  progress(`${c.name} round ${round + 1}: ${Math.round(result.requestsPerSecond)} req/s; ${formatCpu(cpu)}; the server slept ${sleepsPerAnswer.toFixed(2)} times an answer`)
   if (result.firstUnexpected !== undefined) {
     throw new Error(`${c.name}: unexpected answer ${result.firstUnexpected.statusCode} ${result.firstUnexpected.body}`)
   }
-  if (!c.stores) return { round, load: result, cpu }
+  if (!c.stores) return { round, load: result, cpu, sleepsPerAnswer }
   const storedAtEnd = await database.countEvents() - rowsBefore
   await waitForDrain(c.server.url)
   const noLoss = checkNoLoss({
@@ -89,5 +94,5 @@ async function measure (c: Contender, round: number, { database, progress }: Alt
     storedAfterDrain: await database.countEvents() - rowsBefore
   })
   if (!noLoss.passed) progress(`${c.name} round ${round + 1} no-loss: ${noLoss.message}`)
-  return { round, load: result, cpu, noLoss }
+  return { round, load: result, cpu, sleepsPerAnswer, noLoss }
 }
