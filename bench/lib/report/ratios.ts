@@ -77,8 +77,8 @@ function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, 
  * route's own speed. A no-op route under 100 connections is CPU-bound: it and the load generator
  * fill the cores. In some windows they do not — each request finds the route asleep and wakes it,
  * both sides pay the wake-up, and the route answers at 0.55–0.8 of its speed minutes before or
- * after. Measured here (docs/performance.md, the eighth pass): windows at 21,700–25,300 req/s kept
- * 0.915–0.945 of the 2 cores busy, those at 13,300–19,900 req/s 0.785–0.88.
+ * after. Measured here (docs/performance.md, the eighth pass): windows at 21,700–26,500 req/s kept
+ * 0.915–0.955 of the 2 cores busy, those at 13,300–19,900 req/s 0.785–0.88.
  */
 export const SATURATED_SHARE = 0.9
 
