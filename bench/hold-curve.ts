@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util'
 import { metricTotal, scrapeMetrics } from '../harness/prometheus-text.js'
 import { AckMode } from '../src/config.js'
 import { BodyKind, bodySource } from './lib/load/bodies.js'
+import { ownBusyCores } from './lib/measure/cpu-usage.js'
 import { median } from './lib/report/ratios.js'
 import { alternate, type Contender, type Window } from './lib/run/alternating.js'
 import { openBenchDatabase } from './lib/run/database.js'
@@ -78,7 +79,7 @@ for (const [i, c] of contenders.entries()) {
   const side = windows[i]!
   const rps = side.map(w => w.load.requestsPerSecond)
   const micros = (cores: (w: Window) => number): string => median(side.map(w => cores(w) * 1e6 / w.load.requestsPerSecond)).toFixed(0)
-  const cpu = [micros(w => w.cpu.serverCores ?? 0), micros(w => w.cpu.databaseCores ?? 0), micros(w => w.cpu.runnerCores), micros(w => w.cpu.machineCores - w.cpu.stealCores)].join(' / ')
+  const cpu = [micros(w => w.cpu.serverCores ?? 0), micros(w => w.cpu.databaseCores ?? 0), micros(w => w.cpu.runnerCores), micros(w => ownBusyCores(w.cpu))].join(' / ')
   const p50 = median(side.map(w => w.load.latencyMs?.p50 ?? Number.NaN)).toFixed(2)
   const sleeps = median(side.map(w => w.sleepsPerAnswer)).toFixed(2)
   console.log(`| ${c.name} | ${Math.round(median(rps)).toLocaleString('en')} | ${median(rps.map((r, round) => r / ceiling[round]!)).toFixed(2)}× | ${cpu} | ${sleeps} | ${p50} |`)

@@ -13,7 +13,7 @@
 import { cpus } from 'node:os'
 import { AckMode } from '../../src/config.js'
 import { BodyKind, bodySource } from '../lib/load/bodies.js'
-import { cpuPerEvent, formatCpu } from '../lib/measure/cpu-usage.js'
+import { cpuPerEvent, formatCpu, ownBusyCores } from '../lib/measure/cpu-usage.js'
 import type { NoLossCheck } from '../lib/measure/no-loss.js'
 import { alternate, type Window } from '../lib/run/alternating.js'
 import { startCeilingServer, startFloorServer, startService, type RunningServer } from '../lib/run/processes.js'
@@ -114,6 +114,7 @@ function allWindows (windows: readonly Window[]): NoLossCheck | undefined {
 function resultOf (r: Running, { options }: ScenarioContext, { rounds, seconds }: { rounds: number, seconds: number }): ScenarioResult {
   const median = medianWindow(r.windows)
   const byRound = [...r.windows].sort((a, b) => a.round - b.round)
+  const busyShare = byRound.map(w => ownBusyCores(w.cpu) / cores)
   const eventsPerSecond = median.noLoss === undefined ? undefined : median.noLoss.stored / median.load.seconds
   const noLoss = allWindows(r.windows)
   const statusCodes: Record<string, number> = {}
@@ -144,14 +145,14 @@ function resultOf (r: Running, { options }: ScenarioContext, { rounds, seconds }
     paired: {
       contender: r.contender,
       rounds: byRound.map(w => w.load.requestsPerSecond),
-      busyShare: byRound.map(w => Math.round((w.cpu.machineCores - w.cpu.stealCores) / cores * 1000) / 1000),
+      busyShare: busyShare.map(share => Math.round(share * 1000) / 1000),
       sleepsPerAnswer: byRound.map(w => Math.round(w.sleepsPerAnswer * 1000) / 1000)
     },
     notes: [
       `req/s by round: ${byRound.map(w => Math.round(w.load.requestsPerSecond)).join(', ')}; latency and CPU of the median window (round ${median.round + 1})`,
       formatCpu(median.cpu),
       `stolen by the host, cores, by round: ${byRound.map(w => w.cpu.stealCores).join(', ')}`,
-      `share of the cores busy, by round: ${byRound.map(w => ((w.cpu.machineCores - w.cpu.stealCores) / cores).toFixed(2)).join(', ')}`,
+      `share of the cores busy, by round: ${busyShare.map(share => share.toFixed(2)).join(', ')}`,
       `the server went to sleep, times an answer, by round: ${byRound.map(w => w.sleepsPerAnswer.toFixed(2)).join(', ')}`
     ]
   }

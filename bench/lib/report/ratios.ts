@@ -3,7 +3,8 @@
  * the target it was built for (issues 11 and 12). Informational: figures never fail a run (the no-loss
  * check does).
  */
-import { GrowthSchema, PairedContender, type GrowthStep, type ScenarioResult } from '../scenario.js'
+import { ownBusyCores } from '../measure/cpu-usage.js'
+import { GrowthSchema, PairedContender, type GrowthStep, type PairedWindows, type ScenarioResult } from '../scenario.js'
 
 export interface Comparison {
   name: string
@@ -50,6 +51,11 @@ export function median (values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+/** A server's windows in the paired scenario, if it ran. */
+function pairedWindows (results: readonly ScenarioResult[], contender: PairedContender): PairedWindows | undefined {
+  return results.find(r => r.paired?.contender === contender)?.paired
+}
+
 /**
  * top ÷ bottom from the paired scenario: the ratio of each round (windows seconds apart), and
  * their median as the figure.
@@ -57,8 +63,8 @@ export function median (values: readonly number[]): number {
 function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender, atLeast: number | undefined): Comparison {
   const name = `${top} ÷ ${bottom}, paired windows (req/s)`
   const target = atLeast === undefined ? 'none' : `≥ ${atLeast}×`
-  const a = results.find(r => r.paired?.contender === top)?.paired?.rounds
-  const b = results.find(r => r.paired?.contender === bottom)?.paired?.rounds
+  const a = pairedWindows(results, top)?.rounds
+  const b = pairedWindows(results, bottom)?.rounds
   if (a === undefined || b === undefined || a.length === 0 || a.length !== b.length || b.includes(0)) return { name, unit: '×', target, detail: 'needs the paired scenario' }
   const each = a.map((x, i) => x / b[i]!)
   const value = median(each)
@@ -80,7 +86,7 @@ function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, 
  * after. Measured here (docs/performance.md, the eighth pass): windows at 21,700–26,500 req/s kept
  * 0.915–0.955 of the 2 cores busy, those at 13,300–19,900 req/s 0.785–0.88.
  */
-export const SATURATED_SHARE = 0.9
+const SATURATED_SHARE = 0.9
 
 /**
  * single-durable ÷ ceiling-http over the rounds whose ceiling kept the machine busy: the ratio
@@ -90,8 +96,8 @@ export const SATURATED_SHARE = 0.9
 function pairedSaturatedCeiling (results: readonly ScenarioResult[], atLeast: number): Comparison {
   const name = `${PairedContender.service} ÷ ${PairedContender.ceiling}, paired windows, rounds whose ceiling kept the cores busy (req/s)`
   const target = `≥ ${atLeast}×`
-  const service = results.find(r => r.paired?.contender === PairedContender.service)?.paired?.rounds
-  const ceiling = results.find(r => r.paired?.contender === PairedContender.ceiling)?.paired
+  const service = pairedWindows(results, PairedContender.service)?.rounds
+  const ceiling = pairedWindows(results, PairedContender.ceiling)
   const shares = ceiling?.busyShare
   if (service === undefined || ceiling === undefined || shares === undefined || service.length !== ceiling.rounds.length || shares.length !== ceiling.rounds.length) {
     return { name, unit: '×', target, detail: 'needs the paired scenario with its busy cores by round' }
@@ -115,7 +121,7 @@ function perBusyCore (result: ScenarioResult | undefined): { rate: number, busy:
   const rate = result?.requestsPerSecond
   const cpu = result?.cpu
   if (rate === undefined || cpu === undefined) return undefined
-  const busy = cpu.machineCores - cpu.stealCores
+  const busy = ownBusyCores(cpu)
   return busy > 0 ? { rate, busy } : undefined
 }
 
