@@ -3,7 +3,6 @@
  * the target it was built for (issues 11 and 12). Informational: figures never fail a run (the no-loss
  * check does).
  */
-import { ownBusyCores } from '../measure/cpu-usage.js'
 import { GrowthSchema, PairedContender, type GrowthStep, type PairedWindows, type ScenarioResult } from '../scenario.js'
 
 export interface Comparison {
@@ -121,7 +120,7 @@ function perBusyCore (result: ScenarioResult | undefined): { rate: number, busy:
   const rate = result?.requestsPerSecond
   const cpu = result?.cpu
   if (rate === undefined || cpu === undefined) return undefined
-  const busy = ownBusyCores(cpu)
+  const busy = cpu.machineCores - cpu.stealCores
   return busy > 0 ? { rate, busy } : undefined
 }
 
