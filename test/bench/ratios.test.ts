@@ -24,6 +24,7 @@ function find (comparisons: Comparison[], name: string): Comparison {
 const PAIRED_VS_CEILING = 'single-durable ÷ ceiling-http, paired windows (req/s)'
 const PAIRED_VS_FLOOR = 'single-durable ÷ floor-durable, paired windows (req/s)'
 const PAIRED_VS_SATURATED_CEILING = 'single-durable ÷ ceiling-http, paired windows, rounds whose ceiling kept the cores busy (req/s)'
+const FLOOR_VS_SATURATED_CEILING = 'floor-durable ÷ ceiling-http, paired windows, rounds whose ceiling kept the cores busy (req/s)'
 
 t.test('median', async t => {
   t.equal(median([3, 1, 2]), 2, 'odd count: the middle one')
@@ -170,4 +171,22 @@ t.test('paired: over the rounds whose ceiling kept the cores busy, and none when
   const older = find(compare([paired(PairedContender.ceiling, [20_000]), paired(PairedContender.service, [10_000])]), PAIRED_VS_SATURATED_CEILING)
   t.equal(older.value, undefined, 'a result written before the busy cores were kept by round')
   t.match(formatComparison(older), /n\/a \(needs the paired scenario with its busy cores by round\); target ≥ 0\.6×/)
+})
+
+t.test('paired: the floor over the rounds whose ceiling kept the cores busy, a figure with no target', async t => {
+  const ceiling = [25_000, 14_500, 24_000, 14_000, 26_000]
+  const floor = [13_500, 11_000, 13_200, 10_800, 14_800]
+  const shares = [0.94, 0.8, 0.92, 0.79, 0.93]
+  const comparisons = compare([paired(PairedContender.ceiling, ceiling, shares), paired(PairedContender.floor, floor), paired(PairedContender.service, [11_000, 10_500, 12_000, 10_000, 11_700])])
+  const counted = find(comparisons, FLOOR_VS_SATURATED_CEILING)
+  t.equal(counted.value, 0.55, 'rounds 1, 3, 5 only: 0.54, 0.55, 0.57 → 0.55, not the slow rounds\' 0.76 and 0.77')
+  t.equal(counted.met, undefined, 'no target: where the least durable writer stands')
+  t.equal(counted.target, 'none')
+  t.match(formatComparison(counted), /^floor-durable ÷ ceiling-http, paired windows, rounds whose ceiling kept the cores busy \(req\/s\): 0\.55× \(median of 3 of 5 rounds: 0\.54, 0\.55, 0\.57; the ceiling kept/)
+  t.notMatch(formatComparison(counted), /target/)
+  t.equal(find(comparisons, PAIRED_VS_SATURATED_CEILING).value, 0.45, 'the service\'s figure beside it is its own')
+
+  const withoutFloor = find(compare([paired(PairedContender.ceiling, ceiling, shares), paired(PairedContender.service, [11_000, 10_500, 12_000, 10_000, 11_700])]), FLOOR_VS_SATURATED_CEILING)
+  t.equal(withoutFloor.value, undefined, 'no floor windows: no figure')
+  t.match(formatComparison(withoutFloor), /n\/a \(needs the paired scenario with its busy cores by round\); target none/)
 })

@@ -83,26 +83,28 @@ function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, 
  * fill the cores. In some windows they do not — each request finds the route asleep and wakes it,
  * both sides pay the wake-up, and the route answers at 0.55–0.8 of its speed minutes before or
  * after. Measured here (docs/performance.md, the eighth pass): windows at 21,700–26,500 req/s kept
- * 0.915–0.955 of the 2 cores busy, those at 13,300–19,900 req/s 0.785–0.88.
+ * 0.915–0.955 of the 2 cores busy, those at 13,300–19,900 req/s 0.785–0.88. A rule of thumb, not a
+ * law: of the 55 windows since (the ninth pass), one at 13,576 req/s kept 0.945 busy and is counted.
  */
 const SATURATED_SHARE = 0.9
 
 /**
- * single-durable ÷ ceiling-http over the rounds whose ceiling kept the machine busy: the ratio
+ * A durable server ÷ ceiling-http over the rounds whose ceiling kept the machine busy: the ratio
  * against the no-op route at its own speed. Over the other rounds the plain paired figure says
- * as much about the route's wake-ups as about the service.
+ * as much about the route's wake-ups as about the durable server. `atLeast` undefined: a figure
+ * with no target (the floor's: where the least durable writer on this schema stands).
  */
-function pairedSaturatedCeiling (results: readonly ScenarioResult[], atLeast: number): Comparison {
-  const name = `${PairedContender.service} ÷ ${PairedContender.ceiling}, paired windows, rounds whose ceiling kept the cores busy (req/s)`
-  const target = `≥ ${atLeast}×`
-  const service = pairedWindows(results, PairedContender.service)?.rounds
+function pairedSaturatedCeiling (results: readonly ScenarioResult[], top: PairedContender, atLeast: number | undefined): Comparison {
+  const name = `${top} ÷ ${PairedContender.ceiling}, paired windows, rounds whose ceiling kept the cores busy (req/s)`
+  const target = atLeast === undefined ? 'none' : `≥ ${atLeast}×`
+  const durable = pairedWindows(results, top)?.rounds
   const ceiling = pairedWindows(results, PairedContender.ceiling)
   const shares = ceiling?.busyShare
-  if (service === undefined || ceiling === undefined || shares === undefined || service.length !== ceiling.rounds.length || shares.length !== ceiling.rounds.length) {
+  if (durable === undefined || ceiling === undefined || shares === undefined || durable.length !== ceiling.rounds.length || shares.length !== ceiling.rounds.length) {
     return { name, unit: '×', target, detail: 'needs the paired scenario with its busy cores by round' }
   }
   const busy = `the ceiling kept ${shares.map(s => s.toFixed(2)).join(', ')} of the cores busy by round (counted: ≥ ${SATURATED_SHARE})`
-  const counted = ceiling.rounds.flatMap((rate, i) => shares[i]! >= SATURATED_SHARE && rate > 0 ? [service[i]! / rate] : [])
+  const counted = ceiling.rounds.flatMap((rate, i) => shares[i]! >= SATURATED_SHARE && rate > 0 ? [durable[i]! / rate] : [])
   if (counted.length === 0) return { name, unit: '×', target, detail: `no round: ${busy}` }
   const value = median(counted)
   return {
@@ -110,7 +112,7 @@ function pairedSaturatedCeiling (results: readonly ScenarioResult[], atLeast: nu
     value,
     unit: '×',
     target,
-    met: value >= atLeast,
+    ...(atLeast !== undefined ? { met: value >= atLeast } : {}),
     detail: `median of ${counted.length} of ${shares.length} rounds: ${counted.map(x => x.toFixed(2)).join(', ')}; ${busy}`
   }
 }
@@ -228,10 +230,12 @@ export function compare (results: readonly ScenarioResult[]): Comparison[] {
     // The same two in alternating windows, and the service against the least durable writer.
     pairedRatio(results, PairedContender.service, PairedContender.ceiling, 0.6),
     // The same over the rounds whose ceiling ran at its own speed, keeping the cores busy.
-    pairedSaturatedCeiling(results, 0.6),
+    pairedSaturatedCeiling(results, PairedContender.service, 0.6),
     pairedRatio(results, PairedContender.service, PairedContender.floor, undefined),
     // Where the least durable writer on this schema stands: what is the database's and the machine's.
+    // Under 0.6× over the busy rounds, no service on this design and machine meets the target there.
     pairedRatio(results, PairedContender.floor, PairedContender.ceiling, undefined),
+    pairedSaturatedCeiling(results, PairedContender.floor, undefined),
     // What the CPU alone allows: the ratios above if the durable loop kept the cores as busy as the
     // no-op route does. Under 0.6× here, no shorter wait meets the target; only less CPU a request.
     perCoreRatio(results.find(r => r.name === 'single-durable'), results.find(r => r.name === 'ceiling-http'), 'single-durable ÷ ceiling-http per busy core (req/s per core)', 'single-durable and ceiling-http in the same run'),
