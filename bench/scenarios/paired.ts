@@ -13,7 +13,8 @@
 import { cpus } from 'node:os'
 import { AckMode } from '../../src/config.js'
 import { BodyKind, bodySource } from '../lib/load/bodies.js'
-import { cpuPerEvent, formatCpu, ownBusyCores } from '../lib/measure/cpu-usage.js'
+import { ownBusyCores } from '../lib/measure/busy-cores.js'
+import { cpuPerEvent, formatCpu } from '../lib/measure/cpu-usage.js'
 import type { NoLossCheck } from '../lib/measure/no-loss.js'
 import { alternate, type Window } from '../lib/run/alternating.js'
 import { startCeilingServer, startFloorServer, startService, type RunningServer } from '../lib/run/processes.js'
@@ -26,6 +27,7 @@ const WINDOW_SECONDS = 5
 const ROUNDS = 5
 // Every core of the machine (/proc/stat's busy time counts them all), for the share each window kept busy.
 const cores = cpus().length
+const thousandths = (x: number): number => Math.round(x * 1000) / 1000
 
 const ENTRY: Record<PairedContender, string> = {
   [PairedContender.ceiling]: 'bench/lib/run/ceiling-server.ts',
@@ -145,8 +147,8 @@ function resultOf (r: Running, { options }: ScenarioContext, { rounds, seconds }
     paired: {
       contender: r.contender,
       rounds: byRound.map(w => w.load.requestsPerSecond),
-      busyShare: busyShare.map(share => Math.round(share * 1000) / 1000),
-      sleepsPerAnswer: byRound.map(w => Math.round(w.sleepsPerAnswer * 1000) / 1000)
+      busyShare: busyShare.map(thousandths),
+      sleepsPerAnswer: byRound.map(w => thousandths(w.sleepsPerAnswer))
     },
     notes: [
       `req/s by round: ${byRound.map(w => Math.round(w.load.requestsPerSecond)).join(', ')}; latency and CPU of the median window (round ${median.round + 1})`,

@@ -110,14 +110,6 @@ export function cpuUsage (before: CpuReading, after: CpuReading): CpuUsage {
   }
 }
 
-/**
- * The cores the machine was busy for its own work: all busy time but what the host stole.
- * (report/ratios.ts spells it out on a result's figures rather than load this module's /proc readers.)
- */
-export function ownBusyCores (cpu: CpuUsage): number {
-  return cpu.machineCores - cpu.stealCores
-}
-
 /** CPU time per stored event, in µs: cores busy × 1e6 ÷ events a second. */
 export interface CpuPerEvent {
   /** The service's; undefined where no service ran (ceiling-copy). */

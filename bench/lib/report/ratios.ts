@@ -3,6 +3,7 @@
  * the target it was built for (issues 11 and 12). Informational: figures never fail a run (the no-loss
  * check does).
  */
+import { ownBusyCores } from '../measure/busy-cores.js'
 import { GrowthSchema, PairedContender, type GrowthStep, type PairedWindows, type ScenarioResult } from '../scenario.js'
 
 export interface Comparison {
@@ -30,17 +31,26 @@ function round (n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)
 }
 
+/** The target of a ratio of at least `atLeast`; undefined: a figure to report, with no target. */
+function targetOf (atLeast: number | undefined): string {
+  return atLeast === undefined ? 'none' : `≥ ${atLeast}×`
+}
+
+/** A ratio that was measured, met when it reaches `atLeast` (undefined: no target, never "met"). */
+function measuredRatio (name: string, value: number, atLeast: number | undefined, detail: string): Comparison {
+  return { name, value, unit: '×', target: targetOf(atLeast), ...(atLeast !== undefined ? { met: value >= atLeast } : {}), detail }
+}
+
 /** top ÷ bottom, at least `atLeast` (undefined: a figure to report, with no target). */
 function ratio (results: readonly ScenarioResult[], top: string, bottom: string, figure: Figure, atLeast: number | undefined): Comparison {
   const name = `${top} ÷ ${bottom} (${figure.name})`
-  const target = atLeast === undefined ? 'none' : `≥ ${atLeast}×`
+  const target = targetOf(atLeast)
   const x = results.find(r => r.name === top)
   const y = results.find(r => r.name === bottom)
   const a = x === undefined ? undefined : figure.of(x)
   const b = y === undefined ? undefined : figure.of(y)
   if (a === undefined || b === undefined || b === 0) return { name, unit: '×', target, detail: `needs ${top} and ${bottom} in the same run` }
-  const value = a / b
-  return { name, value, unit: '×', target, ...(atLeast !== undefined ? { met: value >= atLeast } : {}), detail: `${round(a)} ÷ ${round(b)} ${figure.unit}` }
+  return measuredRatio(name, a / b, atLeast, `${round(a)} ÷ ${round(b)} ${figure.unit}`)
 }
 
 /** The middle value; the mean of the two middle ones for an even count. */
@@ -61,20 +71,13 @@ function pairedWindows (results: readonly ScenarioResult[], contender: PairedCon
  */
 function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender, atLeast: number | undefined): Comparison {
   const name = `${top} ÷ ${bottom}, paired windows (req/s)`
-  const target = atLeast === undefined ? 'none' : `≥ ${atLeast}×`
+  const target = targetOf(atLeast)
   const a = pairedWindows(results, top)?.rounds
   const b = pairedWindows(results, bottom)?.rounds
   if (a === undefined || b === undefined || a.length === 0 || a.length !== b.length || b.includes(0)) return { name, unit: '×', target, detail: 'needs the paired scenario' }
   const each = a.map((x, i) => x / b[i]!)
-  const value = median(each)
-  return {
-    name,
-    value,
-    unit: '×',
-    target,
-    ...(atLeast !== undefined ? { met: value >= atLeast } : {}),
-    detail: `median of ${each.length} round${each.length === 1 ? '' : 's'}: ${each.map(x => x.toFixed(2)).join(', ')} (${round(median(a))} ÷ ${round(median(b))} req/s, the medians)`
-  }
+  return measuredRatio(name, median(each), atLeast,
+    `median of ${each.length} round${each.length === 1 ? '' : 's'}: ${each.map(x => x.toFixed(2)).join(', ')} (${round(median(a))} ÷ ${round(median(b))} req/s, the medians)`)
 }
 
 /**
@@ -96,7 +99,7 @@ const SATURATED_SHARE = 0.9
  */
 function pairedSaturatedCeiling (results: readonly ScenarioResult[], top: PairedContender, atLeast: number | undefined): Comparison {
   const name = `${top} ÷ ${PairedContender.ceiling}, paired windows, rounds whose ceiling kept the cores busy (req/s)`
-  const target = atLeast === undefined ? 'none' : `≥ ${atLeast}×`
+  const target = targetOf(atLeast)
   const durable = pairedWindows(results, top)?.rounds
   const ceiling = pairedWindows(results, PairedContender.ceiling)
   const shares = ceiling?.busyShare
@@ -106,15 +109,8 @@ function pairedSaturatedCeiling (results: readonly ScenarioResult[], top: Paired
   const busy = `the ceiling kept ${shares.map(s => s.toFixed(2)).join(', ')} of the cores busy by round (counted: ≥ ${SATURATED_SHARE})`
   const counted = ceiling.rounds.flatMap((rate, i) => shares[i]! >= SATURATED_SHARE && rate > 0 ? [durable[i]! / rate] : [])
   if (counted.length === 0) return { name, unit: '×', target, detail: `no round: ${busy}` }
-  const value = median(counted)
-  return {
-    name,
-    value,
-    unit: '×',
-    target,
-    ...(atLeast !== undefined ? { met: value >= atLeast } : {}),
-    detail: `median of ${counted.length} of ${shares.length} rounds: ${counted.map(x => x.toFixed(2)).join(', ')}; ${busy}`
-  }
+  return measuredRatio(name, median(counted), atLeast,
+    `median of ${counted.length} of ${shares.length} rounds: ${counted.map(x => x.toFixed(2)).join(', ')}; ${busy}`)
 }
 
 /** A server's window: its answers a second over the cores the machine was busy (the host's steal left out). */
@@ -122,7 +118,7 @@ function perBusyCore (result: ScenarioResult | undefined): { rate: number, busy:
   const rate = result?.requestsPerSecond
   const cpu = result?.cpu
   if (rate === undefined || cpu === undefined) return undefined
-  const busy = cpu.machineCores - cpu.stealCores
+  const busy = ownBusyCores(cpu)
   return busy > 0 ? { rate, busy } : undefined
 }
 
@@ -137,7 +133,7 @@ function perCoreRatio (top: ScenarioResult | undefined, bottom: ScenarioResult |
   const b = perBusyCore(bottom)
   if (a === undefined || b === undefined) return { name, unit: '×', target: 'none', detail: `needs ${needs} with CPU figures` }
   const each = (x: { rate: number, busy: number }): string => `${round(x.rate)} req/s on ${x.busy.toFixed(2)} busy cores`
-  return { name, value: (a.rate / a.busy) / (b.rate / b.busy), unit: '×', target: 'none', detail: `(${each(a)}) ÷ (${each(b)})` }
+  return measuredRatio(name, (a.rate / a.busy) / (b.rate / b.busy), undefined, `(${each(a)}) ÷ (${each(b)})`)
 }
 
 function pairedPerCore (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender): Comparison {
