@@ -190,3 +190,21 @@ t.test('paired: the floor over the rounds whose ceiling kept the cores busy, a f
   t.equal(withoutFloor.value, undefined, 'no floor windows: no figure')
   t.match(formatComparison(withoutFloor), /n\/a \(needs the paired scenario with its busy cores by round\); target none/)
 })
+
+t.test('batch CPU per event: the service and PostgreSQL together against what COPY costs PostgreSQL', async t => {
+  const NAME = 'batch-1000 ÷ ceiling-copy (CPU µs per stored event: service + PostgreSQL ÷ PostgreSQL)'
+  const copy = result('ceiling-copy', { eventsPerSecond: 96_752, cpuPerEvent: { databaseMicros: 17 } })
+  const within = find(compare([copy, result('batch-1000', { eventsPerSecond: 65_805, cpuPerEvent: { serviceMicros: 7.6, databaseMicros: 16 } })]), NAME)
+  t.ok(Math.abs(within.value! - 23.6 / 17) < 1e-9, '(7.6 + 16) ÷ 17')
+  t.equal(within.met, true, 'within 1.5×')
+  t.match(formatComparison(within), /1\.39× \(\(7\.6 \+ 16 µs\) ÷ 17 µs\); target ≤ 1\.5× \(issue 11's long-term goal\): met/)
+
+  const beyond = find(compare([copy, result('batch-1000', { cpuPerEvent: { serviceMicros: 10, databaseMicros: 16 } })]), NAME)
+  t.equal(beyond.met, false, '26 ÷ 17 = 1.53: not within 1.5×')
+
+  // On a DATABASE_URL server PostgreSQL's CPU is not read: no figure, and what is missing said.
+  const unread = find(compare([result('ceiling-copy', { cpuPerEvent: {} }), result('batch-1000', { cpuPerEvent: { serviceMicros: 7.6 } })]), NAME)
+  t.equal(unread.value, undefined)
+  t.equal(unread.met, undefined)
+  t.match(formatComparison(unread), /n\/a \(needs batch-1000 and ceiling-copy in the same run, with PostgreSQL's CPU/)
+})
