@@ -31,26 +31,37 @@ function round (n: number): string {
   return n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)
 }
 
-/** The target of a ratio of at least `atLeast`; undefined: a figure to report, with no target. */
-function targetOf (atLeast: number | undefined): string {
-  return atLeast === undefined ? 'none' : `≥ ${atLeast}×`
+/**
+ * What a figure is held to: at least or at most a value, with why when it is not the issue's own
+ * target. undefined wherever a Bound is taken: a figure to report, with no target.
+ */
+type Bound = { atLeast: number } | { atMost: number, why?: string }
+
+/** The target's text, in the figure's unit. */
+function targetOf (bound: Bound | undefined, unit: Comparison['unit']): string {
+  if (bound === undefined) return 'none'
+  const suffix = unit === '×' ? '×' : ' ms'
+  if ('atLeast' in bound) return `≥ ${bound.atLeast}${suffix}`
+  return `≤ ${bound.atMost}${suffix}${bound.why === undefined ? '' : ` (${bound.why})`}`
 }
 
-/** A ratio that was measured, met when it reaches `atLeast` (undefined: no target, never "met"). */
-function measuredRatio (name: string, value: number, atLeast: number | undefined, detail: string): Comparison {
-  return { name, value, unit: '×', target: targetOf(atLeast), ...(atLeast !== undefined ? { met: value >= atLeast } : {}), detail }
+/** A figure that was measured, met when within `bound` (none: never "met"). */
+function measured (name: string, value: number, unit: Comparison['unit'], bound: Bound | undefined, detail: string): Comparison {
+  const target = targetOf(bound, unit)
+  if (bound === undefined) return { name, value, unit, target, detail }
+  return { name, value, unit, target, met: 'atLeast' in bound ? value >= bound.atLeast : value <= bound.atMost, detail }
 }
 
-/** top ÷ bottom, at least `atLeast` (undefined: a figure to report, with no target). */
-function ratio (results: readonly ScenarioResult[], top: string, bottom: string, figure: Figure, atLeast: number | undefined): Comparison {
+/** top ÷ bottom, within `bound`. */
+function ratio (results: readonly ScenarioResult[], top: string, bottom: string, figure: Figure, bound: Bound | undefined): Comparison {
   const name = `${top} ÷ ${bottom} (${figure.name})`
-  const target = targetOf(atLeast)
+  const target = targetOf(bound, '×')
   const x = results.find(r => r.name === top)
   const y = results.find(r => r.name === bottom)
   const a = x === undefined ? undefined : figure.of(x)
   const b = y === undefined ? undefined : figure.of(y)
   if (a === undefined || b === undefined || b === 0) return { name, unit: '×', target, detail: `needs ${top} and ${bottom} in the same run` }
-  return measuredRatio(name, a / b, atLeast, `${round(a)} ÷ ${round(b)} ${figure.unit}`)
+  return measured(name, a / b, '×', bound, `${round(a)} ÷ ${round(b)} ${figure.unit}`)
 }
 
 /** The middle value; the mean of the two middle ones for an even count. */
@@ -69,14 +80,14 @@ function pairedWindows (results: readonly ScenarioResult[], contender: PairedCon
  * top ÷ bottom from the paired scenario: the ratio of each round (windows seconds apart), and
  * their median as the figure.
  */
-function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender, atLeast: number | undefined): Comparison {
+function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender, bound: Bound | undefined): Comparison {
   const name = `${top} ÷ ${bottom}, paired windows (req/s)`
-  const target = targetOf(atLeast)
+  const target = targetOf(bound, '×')
   const a = pairedWindows(results, top)?.rounds
   const b = pairedWindows(results, bottom)?.rounds
   if (a === undefined || b === undefined || a.length === 0 || a.length !== b.length || b.includes(0)) return { name, unit: '×', target, detail: 'needs the paired scenario' }
   const each = a.map((x, i) => x / b[i]!)
-  return measuredRatio(name, median(each), atLeast,
+  return measured(name, median(each), '×', bound,
     `median of ${each.length} round${each.length === 1 ? '' : 's'}: ${each.map(x => x.toFixed(2)).join(', ')} (${round(median(a))} ÷ ${round(median(b))} req/s, the medians)`)
 }
 
@@ -94,12 +105,12 @@ const SATURATED_SHARE = 0.9
 /**
  * A durable server ÷ ceiling-http over the rounds whose ceiling kept the machine busy: the ratio
  * against the no-op route at its own speed. Over the other rounds the plain paired figure says
- * as much about the route's wake-ups as about the durable server. `atLeast` undefined: a figure
+ * as much about the route's wake-ups as about the durable server. `bound` undefined: a figure
  * with no target (the floor's: where the least durable writer on this schema stands).
  */
-function pairedSaturatedCeiling (results: readonly ScenarioResult[], top: PairedContender, atLeast: number | undefined): Comparison {
+function pairedSaturatedCeiling (results: readonly ScenarioResult[], top: PairedContender, bound: Bound | undefined): Comparison {
   const name = `${top} ÷ ${PairedContender.ceiling}, paired windows, rounds whose ceiling kept the cores busy (req/s)`
-  const target = targetOf(atLeast)
+  const target = targetOf(bound, '×')
   const durable = pairedWindows(results, top)?.rounds
   const ceiling = pairedWindows(results, PairedContender.ceiling)
   const shares = ceiling?.busyShare
@@ -109,7 +120,7 @@ function pairedSaturatedCeiling (results: readonly ScenarioResult[], top: Paired
   const busy = `the ceiling kept ${shares.map(s => s.toFixed(2)).join(', ')} of the cores busy by round (counted: ≥ ${SATURATED_SHARE})`
   const counted = ceiling.rounds.flatMap((rate, i) => shares[i]! >= SATURATED_SHARE && rate > 0 ? [durable[i]! / rate] : [])
   if (counted.length === 0) return { name, unit: '×', target, detail: `no round: ${busy}` }
-  return measuredRatio(name, median(counted), atLeast,
+  return measured(name, median(counted), '×', bound,
     `median of ${counted.length} of ${shares.length} rounds: ${counted.map(x => x.toFixed(2)).join(', ')}; ${busy}`)
 }
 
@@ -133,7 +144,7 @@ function perCoreRatio (top: ScenarioResult | undefined, bottom: ScenarioResult |
   const b = perBusyCore(bottom)
   if (a === undefined || b === undefined) return { name, unit: '×', target: 'none', detail: `needs ${needs} with CPU figures` }
   const each = (x: { rate: number, busy: number }): string => `${round(x.rate)} req/s on ${x.busy.toFixed(2)} busy cores`
-  return measuredRatio(name, (a.rate / a.busy) / (b.rate / b.busy), undefined, `(${each(a)}) ÷ (${each(b)})`)
+  return measured(name, (a.rate / a.busy) / (b.rate / b.busy), '×', undefined, `(${each(a)}) ÷ (${each(b)})`)
 }
 
 function pairedPerCore (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender): Comparison {
@@ -147,35 +158,34 @@ function pairedPerCore (results: readonly ScenarioResult[], top: PairedContender
  * out of the divisor (its chunks are mostly encoded before the window), the stricter reading. Both
  * need the bench's own PostgreSQL: a DATABASE_URL server's processes are not ours to read.
  */
-function batchCpuPerEvent (results: readonly ScenarioResult[], atMost: number): Comparison {
+function batchCpuPerEvent (results: readonly ScenarioResult[], bound: Bound): Comparison {
   const name = 'batch-1000 ÷ ceiling-copy (CPU µs per stored event: service + PostgreSQL ÷ PostgreSQL)'
-  const target = `≤ ${atMost}× (issue 11's long-term goal)`
+  const target = targetOf(bound, '×')
   const batch = results.find(r => r.name === 'batch-1000')?.cpuPerEvent
   const copy = results.find(r => r.name === 'ceiling-copy')?.cpuPerEvent?.databaseMicros
   if (batch?.serviceMicros === undefined || batch.databaseMicros === undefined || copy === undefined || copy === 0) {
     return { name, unit: '×', target, detail: "needs batch-1000 and ceiling-copy in the same run, with PostgreSQL's CPU (the bench's own PostgreSQL)" }
   }
-  const value = (batch.serviceMicros + batch.databaseMicros) / copy
-  return { name, value, unit: '×', target, met: value <= atMost, detail: `(${batch.serviceMicros} + ${batch.databaseMicros} µs) ÷ ${copy} µs` }
+  return measured(name, (batch.serviceMicros + batch.databaseMicros) / copy, '×', bound, `(${batch.serviceMicros} + ${batch.databaseMicros} µs) ÷ ${copy} µs`)
 }
 
-function durableP99 (results: readonly ScenarioResult[], atMostMs: number): Comparison {
+function durableP99 (results: readonly ScenarioResult[], bound: Bound): Comparison {
   const name = 'single-durable p99'
-  const target = `≤ ${atMostMs} ms`
+  const target = targetOf(bound, 'ms')
   const durable = results.find(r => r.name === 'single-durable')
   const p99 = durable?.latencyMs?.p99
   if (p99 === undefined) return { name, unit: 'ms', target, detail: 'needs single-durable' }
-  return { name, value: p99, unit: 'ms', target, met: p99 <= atMostMs, detail: `p99 of the 2xx answers at ${String(durable?.config.connections)} connections` }
+  return measured(name, p99, 'ms', bound, `p99 of the 2xx answers at ${String(durable?.config.connections)} connections`)
 }
 
 /** What batching costs one lone event: light-load's p50 over one bare commit's. */
-function lightLoadOverhead (results: readonly ScenarioResult[], atMostMs: number): Comparison {
+function lightLoadOverhead (results: readonly ScenarioResult[], bound: Bound): Comparison {
   const name = 'light-load p50 − bare-commit p50'
-  const target = `≤ ${atMostMs} ms`
+  const target = targetOf(bound, 'ms')
   const light = results.find(r => r.name === 'light-load')?.latencyMs?.p50
   const bare = results.find(r => r.name === 'bare-commit')?.latencyMs?.p50
   if (light === undefined || bare === undefined) return { name, unit: 'ms', target, detail: 'needs light-load and bare-commit in the same run' }
-  return { name, value: light - bare, unit: 'ms', target, met: light - bare <= atMostMs, detail: `${light.toFixed(2)} ms − ${bare.toFixed(2)} ms (ratio ${(light / bare).toFixed(2)}×)` }
+  return measured(name, light - bare, 'ms', bound, `${light.toFixed(2)} ms − ${bare.toFixed(2)} ms (ratio ${(light / bare).toFixed(2)}×)`)
 }
 
 /** A growth window: one HTTP scenario on one schema, on empty tables or on the history. */
@@ -210,41 +220,35 @@ export function historyRatio (results: readonly ScenarioResult[], schema: Growth
  * As history grows, writes stay flat (issue 12): each load's history ÷ empty on the partitioned
  * schema, the unpartitioned's beside it. Only in a run that measured the growth group.
  */
-function growthRatios (results: readonly ScenarioResult[], atLeast: number): Comparison[] {
+function growthRatios (results: readonly ScenarioResult[], bound: Bound): Comparison[] {
   const loads = [...new Set(growthLoads(results).map(r => r.growth.load))]
   return loads.map(load => {
     const partitioned = historyRatio(results, GrowthSchema.partitioned, load)
     const unpartitioned = historyRatio(results, GrowthSchema.unpartitioned, load)
     const name = `${load} on history ÷ on empty tables, partitioned (${partitioned?.figure ?? 'throughput'})`
-    const target = `≥ ${atLeast}×`
+    const target = targetOf(bound, '×')
     const beside = unpartitioned === undefined
       ? 'unpartitioned: not measured'
       : `unpartitioned: ${unpartitioned.value.toFixed(2)}× (${round(unpartitioned.history)} ÷ ${round(unpartitioned.empty)})`
     if (partitioned === undefined) return { name, unit: '×', target, detail: `needs growth-partitioned's windows on empty tables and on history; ${beside}` }
-    return {
-      name,
-      value: partitioned.value,
-      unit: '×',
-      target,
-      met: partitioned.value >= atLeast,
-      detail: `${round(partitioned.history)} ÷ ${round(partitioned.empty)} ${partitioned.figure} with ${partitioned.historyRows.toLocaleString('en')} rows of history; ${beside}`
-    }
+    return measured(name, partitioned.value, '×', bound,
+      `${round(partitioned.history)} ÷ ${round(partitioned.empty)} ${partitioned.figure} with ${partitioned.historyRows.toLocaleString('en')} rows of history; ${beside}`)
   })
 }
 
 export function compare (results: readonly ScenarioResult[]): Comparison[] {
   return [
-    ratio(results, 'single-durable', 'ceiling-http', REQUESTS, 0.6),
+    ratio(results, 'single-durable', 'ceiling-http', REQUESTS, { atLeast: 0.6 }),
     // The same, with every event on a handful of users and sessions: the upserts contend.
-    ratio(results, 'hot-keys', 'ceiling-http', REQUESTS, 0.6),
+    ratio(results, 'hot-keys', 'ceiling-http', REQUESTS, { atLeast: 0.6 }),
     // The same on live traffic, and what live traffic costs against the replayed pool (no target:
     // issue 11 asks for the cost of keeping "the latest event's name wins" in numbers).
     ratio(results, 'live-traffic', 'ceiling-http', REQUESTS, undefined),
     ratio(results, 'live-traffic', 'single-durable', REQUESTS, undefined),
     // The same two in alternating windows, and the service against the least durable writer.
-    pairedRatio(results, PairedContender.service, PairedContender.ceiling, 0.6),
+    pairedRatio(results, PairedContender.service, PairedContender.ceiling, { atLeast: 0.6 }),
     // The same over the rounds whose ceiling ran at its own speed, keeping the cores busy.
-    pairedSaturatedCeiling(results, PairedContender.service, 0.6),
+    pairedSaturatedCeiling(results, PairedContender.service, { atLeast: 0.6 }),
     pairedRatio(results, PairedContender.service, PairedContender.floor, undefined),
     // Where the least durable writer on this schema stands: what is the database's and the machine's.
     // Under 0.6× over the busy rounds, no service on this design and machine meets the target there.
@@ -255,14 +259,14 @@ export function compare (results: readonly ScenarioResult[]): Comparison[] {
     perCoreRatio(results.find(r => r.name === 'single-durable'), results.find(r => r.name === 'ceiling-http'), 'single-durable ÷ ceiling-http per busy core (req/s per core)', 'single-durable and ceiling-http in the same run'),
     pairedPerCore(results, PairedContender.service, PairedContender.ceiling),
     pairedPerCore(results, PairedContender.floor, PairedContender.ceiling),
-    ratio(results, 'single-durable', 'naive', EVENTS, 7),
-    ratio(results, 'batch-1000', 'ceiling-copy', EVENTS, 0.5),
-    batchCpuPerEvent(results, 1.5),
-    durableP99(results, 50),
-    lightLoadOverhead(results, 2),
+    ratio(results, 'single-durable', 'naive', EVENTS, { atLeast: 7 }),
+    ratio(results, 'batch-1000', 'ceiling-copy', EVENTS, { atLeast: 0.5 }),
+    batchCpuPerEvent(results, { atMost: 1.5, why: "issue 11's long-term goal" }),
+    durableP99(results, { atMost: 50 }),
+    lightLoadOverhead(results, { atMost: 2 }),
     // What the client costs against pre-built bodies of the same shape (issue 16 sets no target).
     ratio(results, 'client', 'batch-1000', EVENTS, undefined),
-    ...growthRatios(results, 0.9)
+    ...growthRatios(results, { atLeast: 0.9 })
   ]
 }
 
