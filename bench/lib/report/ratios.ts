@@ -45,6 +45,11 @@ function targetOf (bound: Bound | undefined, unit: Comparison['unit']): string {
   return `≤ ${bound.atMost}${suffix}${bound.why === undefined ? '' : ` (${bound.why})`}`
 }
 
+/** A figure that could not be measured in this run: n/a, with what it needs. */
+function unmeasured (name: string, unit: Comparison['unit'], bound: Bound | undefined, needs: string): Comparison {
+  return { name, unit, target: targetOf(bound, unit), detail: needs }
+}
+
 /** A figure that was measured, met when within `bound` (none: never "met"). */
 function measured (name: string, value: number, unit: Comparison['unit'], bound: Bound | undefined, detail: string): Comparison {
   const target = targetOf(bound, unit)
@@ -55,12 +60,11 @@ function measured (name: string, value: number, unit: Comparison['unit'], bound:
 /** top ÷ bottom, within `bound`. */
 function ratio (results: readonly ScenarioResult[], top: string, bottom: string, figure: Figure, bound: Bound | undefined): Comparison {
   const name = `${top} ÷ ${bottom} (${figure.name})`
-  const target = targetOf(bound, '×')
   const x = results.find(r => r.name === top)
   const y = results.find(r => r.name === bottom)
   const a = x === undefined ? undefined : figure.of(x)
   const b = y === undefined ? undefined : figure.of(y)
-  if (a === undefined || b === undefined || b === 0) return { name, unit: '×', target, detail: `needs ${top} and ${bottom} in the same run` }
+  if (a === undefined || b === undefined || b === 0) return unmeasured(name, '×', bound, `needs ${top} and ${bottom} in the same run`)
   return measured(name, a / b, '×', bound, `${round(a)} ÷ ${round(b)} ${figure.unit}`)
 }
 
@@ -82,10 +86,9 @@ function pairedWindows (results: readonly ScenarioResult[], contender: PairedCon
  */
 function pairedRatio (results: readonly ScenarioResult[], top: PairedContender, bottom: PairedContender, bound: Bound | undefined): Comparison {
   const name = `${top} ÷ ${bottom}, paired windows (req/s)`
-  const target = targetOf(bound, '×')
   const a = pairedWindows(results, top)?.rounds
   const b = pairedWindows(results, bottom)?.rounds
-  if (a === undefined || b === undefined || a.length === 0 || a.length !== b.length || b.includes(0)) return { name, unit: '×', target, detail: 'needs the paired scenario' }
+  if (a === undefined || b === undefined || a.length === 0 || a.length !== b.length || b.includes(0)) return unmeasured(name, '×', bound, 'needs the paired scenario')
   const each = a.map((x, i) => x / b[i]!)
   return measured(name, median(each), '×', bound,
     `median of ${each.length} round${each.length === 1 ? '' : 's'}: ${each.map(x => x.toFixed(2)).join(', ')} (${round(median(a))} ÷ ${round(median(b))} req/s, the medians)`)
@@ -110,16 +113,15 @@ const SATURATED_SHARE = 0.9
  */
 function pairedSaturatedCeiling (results: readonly ScenarioResult[], top: PairedContender, bound: Bound | undefined): Comparison {
   const name = `${top} ÷ ${PairedContender.ceiling}, paired windows, rounds whose ceiling kept the cores busy (req/s)`
-  const target = targetOf(bound, '×')
   const durable = pairedWindows(results, top)?.rounds
   const ceiling = pairedWindows(results, PairedContender.ceiling)
   const shares = ceiling?.busyShare
   if (durable === undefined || ceiling === undefined || shares === undefined || durable.length !== ceiling.rounds.length || shares.length !== ceiling.rounds.length) {
-    return { name, unit: '×', target, detail: 'needs the paired scenario with its busy cores by round' }
+    return unmeasured(name, '×', bound, 'needs the paired scenario with its busy cores by round')
   }
   const busy = `the ceiling kept ${shares.map(s => s.toFixed(2)).join(', ')} of the cores busy by round (counted: ≥ ${SATURATED_SHARE})`
   const counted = ceiling.rounds.flatMap((rate, i) => shares[i]! >= SATURATED_SHARE && rate > 0 ? [durable[i]! / rate] : [])
-  if (counted.length === 0) return { name, unit: '×', target, detail: `no round: ${busy}` }
+  if (counted.length === 0) return unmeasured(name, '×', bound, `no round: ${busy}`)
   return measured(name, median(counted), '×', bound,
     `median of ${counted.length} of ${shares.length} rounds: ${counted.map(x => x.toFixed(2)).join(', ')}; ${busy}`)
 }
@@ -142,7 +144,7 @@ function perBusyCore (result: ScenarioResult | undefined): { rate: number, busy:
 function perCoreRatio (top: ScenarioResult | undefined, bottom: ScenarioResult | undefined, name: string, needs: string): Comparison {
   const a = perBusyCore(top)
   const b = perBusyCore(bottom)
-  if (a === undefined || b === undefined) return { name, unit: '×', target: 'none', detail: `needs ${needs} with CPU figures` }
+  if (a === undefined || b === undefined) return unmeasured(name, '×', undefined, `needs ${needs} with CPU figures`)
   const each = (x: { rate: number, busy: number }): string => `${round(x.rate)} req/s on ${x.busy.toFixed(2)} busy cores`
   return measured(name, (a.rate / a.busy) / (b.rate / b.busy), '×', undefined, `(${each(a)}) ÷ (${each(b)})`)
 }
@@ -160,31 +162,28 @@ function pairedPerCore (results: readonly ScenarioResult[], top: PairedContender
  */
 function batchCpuPerEvent (results: readonly ScenarioResult[], bound: Bound): Comparison {
   const name = 'batch-1000 ÷ ceiling-copy (CPU µs per stored event: service + PostgreSQL ÷ PostgreSQL)'
-  const target = targetOf(bound, '×')
   const batch = results.find(r => r.name === 'batch-1000')?.cpuPerEvent
   const copy = results.find(r => r.name === 'ceiling-copy')?.cpuPerEvent?.databaseMicros
   if (batch?.serviceMicros === undefined || batch.databaseMicros === undefined || copy === undefined || copy === 0) {
-    return { name, unit: '×', target, detail: "needs batch-1000 and ceiling-copy in the same run, with PostgreSQL's CPU (the bench's own PostgreSQL)" }
+    return unmeasured(name, '×', bound, "needs batch-1000 and ceiling-copy in the same run, with PostgreSQL's CPU (the bench's own PostgreSQL)")
   }
   return measured(name, (batch.serviceMicros + batch.databaseMicros) / copy, '×', bound, `(${batch.serviceMicros} + ${batch.databaseMicros} µs) ÷ ${copy} µs`)
 }
 
 function durableP99 (results: readonly ScenarioResult[], bound: Bound): Comparison {
   const name = 'single-durable p99'
-  const target = targetOf(bound, 'ms')
   const durable = results.find(r => r.name === 'single-durable')
   const p99 = durable?.latencyMs?.p99
-  if (p99 === undefined) return { name, unit: 'ms', target, detail: 'needs single-durable' }
+  if (p99 === undefined) return unmeasured(name, 'ms', bound, 'needs single-durable')
   return measured(name, p99, 'ms', bound, `p99 of the 2xx answers at ${String(durable?.config.connections)} connections`)
 }
 
 /** What batching costs one lone event: light-load's p50 over one bare commit's. */
 function lightLoadOverhead (results: readonly ScenarioResult[], bound: Bound): Comparison {
   const name = 'light-load p50 − bare-commit p50'
-  const target = targetOf(bound, 'ms')
   const light = results.find(r => r.name === 'light-load')?.latencyMs?.p50
   const bare = results.find(r => r.name === 'bare-commit')?.latencyMs?.p50
-  if (light === undefined || bare === undefined) return { name, unit: 'ms', target, detail: 'needs light-load and bare-commit in the same run' }
+  if (light === undefined || bare === undefined) return unmeasured(name, 'ms', bound, 'needs light-load and bare-commit in the same run')
   return measured(name, light - bare, 'ms', bound, `${light.toFixed(2)} ms − ${bare.toFixed(2)} ms (ratio ${(light / bare).toFixed(2)}×)`)
 }
 
@@ -226,11 +225,10 @@ function growthRatios (results: readonly ScenarioResult[], bound: Bound): Compar
     const partitioned = historyRatio(results, GrowthSchema.partitioned, load)
     const unpartitioned = historyRatio(results, GrowthSchema.unpartitioned, load)
     const name = `${load} on history ÷ on empty tables, partitioned (${partitioned?.figure ?? 'throughput'})`
-    const target = targetOf(bound, '×')
     const beside = unpartitioned === undefined
       ? 'unpartitioned: not measured'
       : `unpartitioned: ${unpartitioned.value.toFixed(2)}× (${round(unpartitioned.history)} ÷ ${round(unpartitioned.empty)})`
-    if (partitioned === undefined) return { name, unit: '×', target, detail: `needs growth-partitioned's windows on empty tables and on history; ${beside}` }
+    if (partitioned === undefined) return unmeasured(name, '×', bound, `needs growth-partitioned's windows on empty tables and on history; ${beside}`)
     return measured(name, partitioned.value, '×', bound,
       `${round(partitioned.history)} ÷ ${round(partitioned.empty)} ${partitioned.figure} with ${partitioned.historyRows.toLocaleString('en')} rows of history; ${beside}`)
   })
